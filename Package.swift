@@ -1,0 +1,175 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Every Swift target builds in Swift 6 mode with these settings; warnings are
+// treated as errors in CI through `-warnings-as-errors` on the command line.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "molecule-tenant",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "molecule-tenant", targets: ["molecule-tenant"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+    ],
+    targets: [
+        // System libraries. libpq already links libcrypto, so OpenSSL adds no runtime dependency.
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // The version marker that `release bundle --version` patches in place.
+        .target(name: "CBuildInfo"),
+
+        // Infrastructure: one job each, no dependency on any feature module.
+        .target(
+            name: "BuildInfo",
+            dependencies: ["CBuildInfo"],
+            swiftSettings: swiftSettings,
+            plugins: ["BuildStampPlugin"]
+        ),
+        .target(
+            name: "TenantCrypto",
+            dependencies: ["CLibCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TenantConfig",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TenantLogging",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log")
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Postgres",
+            dependencies: [
+                "CLibPQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "RedisClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Migrations",
+            dependencies: [
+                "Postgres",
+                "TenantCrypto",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedMigrationsPlugin"]
+        ),
+
+        // Features.
+        .target(
+            name: "Bench",
+            dependencies: [
+                "Postgres",
+                "Migrations",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // The command layer: parses flags and calls into the modules above.
+        .target(
+            name: "TenantCLI",
+            dependencies: [
+                "BuildInfo",
+                "TenantConfig",
+                "TenantLogging",
+                "Postgres",
+                "Migrations",
+                "Bench",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "molecule-tenant",
+            dependencies: ["TenantCLI"],
+            swiftSettings: swiftSettings
+        ),
+
+        // Build-time tools: SQL migrations compiled into the binary, and the git stamp.
+        .executableTarget(
+            name: "MigrationsEmbedder",
+            swiftSettings: swiftSettings
+        ),
+        .plugin(
+            name: "EmbedMigrationsPlugin",
+            capability: .buildTool(),
+            dependencies: ["MigrationsEmbedder"],
+            path: "Sources/EmbedMigrationsPlugin"
+        ),
+        .plugin(
+            name: "BuildStampPlugin",
+            capability: .buildTool(),
+            path: "Sources/BuildStampPlugin"
+        ),
+
+        // Tests run against real PostgreSQL (and Redis) started by Tests/run.sh.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "Postgres"
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PostgresTests",
+            dependencies: ["Postgres", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MigrationsTests",
+            dependencies: ["Migrations", "Postgres", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RedisClientTests",
+            dependencies: [
+                "RedisClient",
+                "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FoundationTests",
+            dependencies: ["TenantConfig", "TenantLogging", "TenantCrypto", "BuildInfo", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

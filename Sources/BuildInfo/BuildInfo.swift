@@ -1,0 +1,20 @@
+import CBuildInfo
+
+/// What this binary is: the stamped version, the git commit it was built from and when.
+public enum BuildInfo {
+    /// The version stamped into the binary's marker (see `CBuildInfo/marker.c`).
+    public static var version: String {
+        String(cString: molecule_build_version())
+    }
+
+    /// Short git commit of the checkout that was built, or "unknown" outside git.
+    public static let commit: String = BuildStamp.commit
+
+    /// UTC build date (ISO 8601) of the first build at this commit.
+    public static let buildDate: String = BuildStamp.date
+
+    /// One line for `--version`.
+    public static var summary: String {
+        "molecule-tenant \(version) (commit \(commit), built \(buildDate))"
+    }
+}

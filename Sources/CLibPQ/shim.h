@@ -1,0 +1,4 @@
+#ifndef MOLECULE_CLIBPQ_SHIM_H
+#define MOLECULE_CLIBPQ_SHIM_H
+#include <libpq-fe.h>
+#endif

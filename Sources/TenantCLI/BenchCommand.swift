@@ -1,0 +1,45 @@
+import ArgumentParser
+import Bench
+import TenantConfig
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Built-in benchmarks; each prints one JSON line of figures.",
+        subcommands: [PGLimit.self]
+    )
+
+    struct PGLimit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "pg-limit",
+            abstract: "The plugin's commit INSERT straight through libpq: the ceiling for plugin commits/s.",
+            discussion: """
+                Writes rows into the memory plugin's tables under namespace custom:bench-pg-limit \
+                and deletes them afterwards (unless --keep).
+
+                Example:
+                  molecule-tenant bench pg-limit --dsn postgres://127.0.0.1:55432/bench --concurrency 8 --seconds 10
+                """
+        )
+
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "libpq conninfo or URL (default: DATABASE_URL).") var dsn: String?
+        @Option(help: "Connections, one thread each.") var concurrency: Int = 8
+        @Option(help: "How long to run.") var seconds: Double = 10
+        @Flag(help: "Keep the rows written.") var keep = false
+
+        func validate() throws {
+            guard (1...512).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 512") }
+            guard seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be between 0 and 3600") }
+        }
+
+        func run() async throws {
+            let context = try CommandContext.prepare(global, label: "bench")
+            let conninfo = try dsn ?? context.environment.require("DATABASE_URL")
+            let bench = PGLimitBenchmark(conninfo: conninfo, concurrency: concurrency, duration: .milliseconds(Int64(seconds * 1000)))
+            let result = try await bench.run()
+            if !keep { try await PGLimitBenchmark.cleanUp(conninfo: conninfo) }
+            try context.emit(result)
+        }
+    }
+}

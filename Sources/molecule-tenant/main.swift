@@ -1,0 +1,3 @@
+import TenantCLI
+
+await MoleculeTenant.runAndExit()

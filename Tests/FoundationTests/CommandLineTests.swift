@@ -1,0 +1,44 @@
+import BuildInfo
+import TestSupport
+import Testing
+
+@Suite("Command line")
+struct CommandLineTests {
+    static let commands = [
+        "server", "memory-plugin", "run", "migrate", "backfill", "install", "status", "doctor", "uninstall",
+        "upgrade", "release", "config", "secrets", "bench",
+    ]
+
+    @Test func helpListsEveryCommandOfTheDesign() throws {
+        let outcome = try MoleculeTenantBinary.run(["--help"])
+        #expect(outcome.status == 0)
+        for command in Self.commands {
+            #expect(outcome.stdout.contains("\n  \(command) "), "--help should list \(command)")
+        }
+    }
+
+    @Test func versionPrintsVersionCommitAndDate() throws {
+        let outcome = try MoleculeTenantBinary.run(["--version"])
+        #expect(outcome.status == 0)
+        #expect(outcome.stdout.hasPrefix("molecule-tenant \(BuildInfo.version) (commit "))
+        #expect(outcome.stdout.contains("built 20"))
+    }
+
+    @Test func usageErrorsExitTwo() throws {
+        let outcome = try MoleculeTenantBinary.run(["migrate", "down", "--target", "server"])
+        #expect(outcome.status == 2)
+        #expect(outcome.stderr.contains("--to"))
+    }
+
+    @Test func commandsNotBuiltYetSayItInOneLineAndExitOne() throws {
+        let outcome = try MoleculeTenantBinary.run(["upgrade", "--check"])
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr == "molecule-tenant: `upgrade` is not available yet in this build\n")
+    }
+
+    @Test func aBrokenConfigFileIsOneLineNamingFileAndLine() throws {
+        let outcome = try MoleculeTenantBinary.run(["migrate", "status", "--config", "/etc/hostname"])
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.hasPrefix("molecule-tenant: config file /etc/hostname line 1:"))
+    }
+}
