@@ -42,6 +42,10 @@ let package = Package(
             plugins: ["BuildStampPlugin"]
         ),
         .target(
+            name: "Timestamps",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "TenantCrypto",
             dependencies: ["CLibCrypto"],
             swiftSettings: swiftSettings
@@ -61,6 +65,7 @@ let package = Package(
             name: "Postgres",
             dependencies: [
                 "CLibPQ",
+                "Timestamps",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -88,6 +93,11 @@ let package = Package(
         ),
 
         // Features.
+        .target(
+            name: "MemoryContract",
+            dependencies: ["Timestamps"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Bench",
             dependencies: [
@@ -163,6 +173,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MemoryContractTests",
+            dependencies: ["MemoryContract"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,4 +1,8 @@
 import FoundationEssentials
+@_exported import Timestamps
+
+/// The database layer's name for `Timestamp` (timestamptz).
+public typealias PostgresTimestamp = Timestamp
 
 /// A value that can be sent as a query parameter. Parameters travel in libpq's text
 /// format with no declared type, so the server infers each one from the SQL (write

@@ -320,8 +320,8 @@ public final class PostgresConnection: @unchecked Sendable {
         guard let raw = PQerrorMessage(handle) else { return "" }
         var text = String(cString: raw)
         while text.last == "\n" || text.last == " " { text.removeLast() }
-        // libpq prefixes with the full server address; keep only the last line's reason.
-        return text.split(separator: "\n").last.map(String.init) ?? text
+        // libpq writes several lines (reason, then a hint); log lines must stay one line.
+        return text.split(separator: "\n").map { $0.trimmingPrefix(while: { $0 == " " || $0 == "\t" }) }.joined(separator: " ")
     }
 }
 

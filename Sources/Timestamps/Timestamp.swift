@@ -1,9 +1,9 @@
 import FoundationEssentials
 
-/// A `timestamptz` with PostgreSQL's full microsecond precision. `Date` (a Double) can
-/// round microseconds, and backfill must keep `created_at` exactly, so we carry the
-/// integer count and convert to `Date` only at the edges.
-public struct PostgresTimestamp: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+/// An instant with PostgreSQL's full microsecond precision. `Date` (a Double) can round
+/// microseconds, and backfill must keep `created_at` exactly, so we carry the integer
+/// count and convert to `Date` only at the edges. Encodes as RFC 3339 text.
+public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
     /// Microseconds since 1970-01-01T00:00:00Z.
     public var microseconds: Int64
 
@@ -13,7 +13,7 @@ public struct PostgresTimestamp: Sendable, Hashable, Comparable, Codable, Custom
         self.microseconds = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
     }
 
-    public static func now() -> PostgresTimestamp { PostgresTimestamp(Date()) }
+    public static func now() -> Timestamp { Timestamp(Date()) }
 
     public var date: Date { Date(timeIntervalSince1970: Double(microseconds) / 1_000_000) }
 
@@ -79,10 +79,10 @@ public struct PostgresTimestamp: Sendable, Hashable, Comparable, Codable, Custom
     }
 }
 
-extension PostgresTimestamp {
+extension Timestamp {
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
-        guard let value = PostgresTimestamp(rfc3339: text) else {
+        guard let value = Timestamp(rfc3339: text) else {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected an RFC 3339 timestamp"))
         }
         self = value
