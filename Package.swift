@@ -108,6 +108,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(
+            name: "MemoryPlugin",
+            dependencies: [
+                "MemoryContract",
+                "Postgres",
+                "Migrations",
+                "TenantCrypto",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // The command layer: parses flags and calls into the modules above.
         .target(
             name: "TenantCLI",
@@ -178,6 +190,11 @@ let package = Package(
         .testTarget(
             name: "MemoryContractTests",
             dependencies: ["MemoryContract"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MemoryStoreTests",
+            dependencies: ["MemoryPlugin", "MemoryContract", "Migrations", "Postgres", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

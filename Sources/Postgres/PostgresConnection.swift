@@ -51,6 +51,9 @@ public final class PostgresConnection: @unchecked Sendable {
             PQfinish(connection)
             throw PostgresError(kind: .connection, sqlState: .unableToConnect, message: message)
         }
+        // libpq prints NOTICEs ("relation already exists, skipping") to stderr by default;
+        // they are expected chatter from idempotent SQL and must not reach users' terminals.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
         let result = PostgresConnection(handle: connection)
         // Text results are parsed by our decoders, which expect ISO dates in UTC and
         // round-trippable floats whatever the server's or role's settings are.

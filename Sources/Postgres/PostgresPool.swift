@@ -137,16 +137,7 @@ public final class PostgresPool: Sendable {
     private func acquire() async throws -> PostgresConnection {
         while true {
             try Task.checkCancellation()
-            let step: Step = try state.withLock { state throws(PostgresError) in
-                guard !state.closed else { throw PostgresError(kind: .poolClosed, message: "the database pool is shut down") }
-                if let connection = state.idle.popLast() { return .reuse(connection) }
-                if state.total < configuration.maxConnections {
-                    state.total += 1
-                    return .open
-                }
-                return .wait
-            }
-            switch step {
+            switch try nextStep() {
             case .reuse(let connection):
                 if connection.isHealthyWhileIdle() { return connection }
                 logger.debug("dropping a stale database connection", metadata: ["backend_pid": "\(connection.backendPID)"])
@@ -164,6 +155,22 @@ public final class PostgresPool: Sendable {
                 return try await waitForConnection()
             }
         }
+    }
+
+    /// Decides under the lock what an acquire does next. Kept out of the async function:
+    /// Swift 6.3's optimiser crashed splitting `acquire()` with this closure inlined.
+    private func nextStep() throws(PostgresError) -> Step {
+        let step: Step? = state.withLock { state in
+            guard !state.closed else { return nil }
+            if let connection = state.idle.popLast() { return .reuse(connection) }
+            if state.total < configuration.maxConnections {
+                state.total += 1
+                return .open
+            }
+            return .wait
+        }
+        guard let step else { throw PostgresError(kind: .poolClosed, message: "the database pool is shut down") }
+        return step
     }
 
     private func open() async throws -> PostgresConnection {

@@ -35,10 +35,8 @@ public final class PostgresResult: @unchecked Sendable {
     func text(row: Int, column: Int) -> String? {
         if PQgetisnull(handle, Int32(row), Int32(column)) == 1 { return nil }
         let length = Int(PQgetlength(handle, Int32(row), Int32(column)))
-        let pointer = PQgetvalue(handle, Int32(row), Int32(column))!
-        return pointer.withMemoryRebound(to: UInt8.self, capacity: length) {
-            String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
-        }
+        let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(PQgetvalue(handle, Int32(row), Int32(column))), count: length)
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

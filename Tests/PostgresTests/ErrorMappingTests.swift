@@ -46,7 +46,7 @@ struct ErrorMappingTests {
         #expect(error?.kind == .connection)
         #expect(error?.sqlState?.errorClass == "08")
         #expect(error?.isConnectionProblem == true)
-        #expect(ContinuousClock.now - started < .seconds(3))
+        #expect(ContinuousClock.now - started < .seconds(10))  // no hang; busy CI machines are slow
         await pool.shutdown()
     }
 }

@@ -315,7 +315,7 @@ struct ProtocolViolationTests {
 extension RedisConnection {
     /// Waits (briefly) for the connection to be closed.
     fileprivate func channelClosed() async throws {
-        try await withTimeout(.seconds(2)) { [self] in
+        try await withTimeout(.seconds(10)) { [self] in
             while self.isActive { try await Task.sleep(for: .milliseconds(10)) }
         }
     }

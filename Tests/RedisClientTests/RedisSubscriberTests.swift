@@ -65,7 +65,7 @@ struct RedisSubscriberTests {
         #expect(try await subscriberCount(client, channel) == 1)
         stream = nil  // dropping the last reference terminates the stream
         _ = stream
-        try await withTimeout(.seconds(3)) {
+        try await withTimeout(.seconds(10)) {
             while try await subscriberCount(client, channel) != 0 {
                 try await Task.sleep(for: .milliseconds(20))
             }
@@ -80,7 +80,7 @@ struct RedisSubscriberTests {
         let subscriber = RedisSubscriber(configuration: testConfiguration)
         let stream = try await subscriber.subscribe([uniqueKey("channel")])
         await subscriber.shutdown()
-        try await withTimeout(.seconds(2)) {
+        try await withTimeout(.seconds(10)) {
             for await _ in stream {}
         }
         await #expect(throws: RedisError.shutdown) { try await subscriber.subscribe(["late"]) }
@@ -90,7 +90,7 @@ struct RedisSubscriberTests {
     func subscribeWhileDown() async throws {
         // Nothing listens on port 1, so connecting is refused at once.
         let subscriber = RedisSubscriber(configuration: RedisConfiguration(host: "127.0.0.1", port: 1))
-        try await withTimeout(.seconds(2)) {
+        try await withTimeout(.seconds(10)) {
             await #expect(throws: RedisError.unavailable) { try await subscriber.subscribe(["anything"]) }
         }
         await subscriber.shutdown()
@@ -123,7 +123,7 @@ struct RedisReconnectTests {
         for _ in 0..<3 {
             let start = clock.now
             await #expect(throws: RedisError.unavailable) { try await client.ping() }
-            #expect(clock.now - start < .seconds(1))
+            #expect(clock.now - start < .seconds(5))  // refused at once; margin for busy machines
         }
 
         try await server.start()
@@ -149,7 +149,7 @@ struct RedisReconnectTests {
         try await server.start()
         // The backoff is capped at 2 s, so within ~2.5 s a connection is open again without any command.
         let admin = try await RedisConnection.connect(configuration: server.configuration)
-        try await withTimeout(.seconds(4)) {
+        try await withTimeout(.seconds(10)) {
             while try await admin.send(["CLIENT", "LIST"]).string?.split(separator: "\n").count ?? 0 < 2 {
                 try await Task.sleep(for: .milliseconds(50))
             }

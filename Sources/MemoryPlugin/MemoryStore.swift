@@ -1,0 +1,366 @@
+import FoundationEssentials
+import MemoryContract
+import Postgres
+import TenantCrypto
+
+/// The memory plugin's storage in PostgreSQL schema `memory_plugin`: namespaces and
+/// memories, with TTL, pins, full-text search and K/V entries. Every method validates
+/// nothing itself (the HTTP layer does) and maps database failures to contract errors.
+public struct MemoryStore: Sendable {
+    public let pool: PostgresPool
+
+    public init(pool: PostgresPool) {
+        self.pool = pool
+    }
+
+    static let memoryColumns = "id, namespace, content, kind, source, expires_at, propagation, pin, created_at, key, version"
+    static let liveNamespace = "NOT EXISTS (SELECT 1 FROM memory_plugin.memory_namespaces n WHERE n.name = r.namespace AND n.expires_at <= now())"
+    static let liveMemory = "(r.expires_at IS NULL OR r.expires_at > now())"
+
+    // MARK: - Namespaces
+
+    public func upsertNamespace(_ name: String, _ body: NamespaceUpsert) async throws(ContractError) -> Namespace {
+        try await mapped {
+            let result = try await pool.query("""
+                INSERT INTO memory_plugin.memory_namespaces (name, kind, expires_at, metadata)
+                VALUES ($1, $2, $3, $4::jsonb)
+                ON CONFLICT (name) DO UPDATE
+                SET kind = EXCLUDED.kind, expires_at = EXCLUDED.expires_at, metadata = EXCLUDED.metadata, updated_at = now()
+                RETURNING name, kind, expires_at, metadata, created_at
+                """, [name, body.kind.rawValue, body.expiresAt, try Self.json(body.metadata)])
+            return try Self.namespace(result[0])
+        }
+    }
+
+    public func patchNamespace(_ name: String, _ patch: NamespacePatch) async throws(ContractError) -> Namespace {
+        try await mapped {
+            // Explicit null clears, absent keeps: each field carries a "set it" flag.
+            let (setExpiry, expiry): (Bool, Timestamp?) = switch patch.expiresAt {
+            case .absent: (false, nil)
+            case .null: (true, nil)
+            case .value(let value): (true, value)
+            }
+            let (setMetadata, metadata): (Bool, [String: JSONValue]?) = switch patch.metadata {
+            case .absent: (false, nil)
+            case .null: (true, nil)
+            case .value(let value): (true, value)
+            }
+            let result = try await pool.query("""
+                UPDATE memory_plugin.memory_namespaces
+                SET expires_at = CASE WHEN $2 THEN $3::timestamptz ELSE expires_at END,
+                    metadata = CASE WHEN $4 THEN $5::jsonb ELSE metadata END,
+                    updated_at = now()
+                WHERE name = $1 AND (expires_at IS NULL OR expires_at > now())
+                RETURNING name, kind, expires_at, metadata, created_at
+                """, [name, setExpiry, expiry, setMetadata, try Self.json(metadata)])
+            guard let row = result.first else { throw ContractError.notFound("namespace \(name) not found") }
+            return try Self.namespace(row)
+        }
+    }
+
+    public func deleteNamespace(_ name: String) async throws(ContractError) {
+        try await mapped {
+            let result = try await pool.query("DELETE FROM memory_plugin.memory_namespaces WHERE name = $1", [name])
+            guard result.affectedRows > 0 else { throw ContractError.notFound("namespace \(name) not found") }
+        }
+    }
+
+    // MARK: - Writing
+
+    /// Commits one memory. The namespace is created on first use (kind from its prefix);
+    /// an existing namespace's TTL and metadata are never touched by a commit.
+    public func commit(_ namespace: String, _ write: MemoryWrite) async throws(ContractError) -> MemoryWriteResponse {
+        try await mapped {
+            try await pool.withConnection { session in
+                try await commit(namespace, write, session)
+            }
+        }
+    }
+
+    func commit(_ namespace: String, _ write: MemoryWrite, _ session: PostgresSession) async throws -> MemoryWriteResponse {
+        let namespaceKind = NamespaceKind.inferred(from: namespace).rawValue
+        let propagation = try Self.json(write.propagation)
+        let embedding = write.embedding.map { PostgresVector($0) }
+        _ = embedding  // stored once pgvector support lands; validation refuses embeddings until then
+        if write.kind == .kv {
+            return try await commitKeyValue(namespace, namespaceKind, write, propagation, session)
+        }
+        // One statement: create the namespace if needed, refuse an expired one, and insert
+        // (or, with a supplied id, update the memory if it lives in this namespace).
+        let result = try await session.query("""
+            WITH ensured AS (
+                INSERT INTO memory_plugin.memory_namespaces (name, kind) VALUES ($1, $2)
+                ON CONFLICT (name) DO NOTHING
+            ), expired AS (
+                SELECT 1 FROM memory_plugin.memory_namespaces WHERE name = $1 AND expires_at <= now()
+            )
+            INSERT INTO memory_plugin.memory_records AS r
+                (id, namespace, content, kind, source, expires_at, propagation, pin, created_at)
+            SELECT coalesce($3::uuid, gen_random_uuid()), $1, $4, $5, $6, $7::timestamptz, $8::jsonb, $9,
+                   coalesce($10::timestamptz, now())
+            WHERE NOT EXISTS (SELECT 1 FROM expired)
+            ON CONFLICT (id) DO UPDATE
+            SET content = EXCLUDED.content, kind = EXCLUDED.kind, source = EXCLUDED.source,
+                expires_at = EXCLUDED.expires_at, propagation = EXCLUDED.propagation, pin = EXCLUDED.pin,
+                created_at = CASE WHEN $10::timestamptz IS NULL THEN r.created_at ELSE EXCLUDED.created_at END,
+                updated_at = now()
+            WHERE r.namespace = EXCLUDED.namespace AND r.kind <> 'kv'
+            RETURNING id
+            """, [
+                namespace, namespaceKind, write.id?.lowercased(), write.content, write.kind.rawValue, write.source.rawValue,
+                write.expiresAt, propagation, write.pin ?? false, write.createdAt,
+            ])
+        if let row = result.first {
+            return MemoryWriteResponse(id: try row.decode(String.self, at: 0), namespace: namespace)
+        }
+        try await explainRefusedWrite(namespace, id: write.id, session)
+    }
+
+    private func commitKeyValue(
+        _ namespace: String, _ namespaceKind: String, _ write: MemoryWrite, _ propagation: PostgresJSON?, _ session: PostgresSession
+    ) async throws -> MemoryWriteResponse {
+        let key = write.key!
+        let common: [any PostgresEncodable] = [
+            namespace, namespaceKind, key, write.content, write.source.rawValue, write.expiresAt, propagation,
+            write.pin ?? false, write.createdAt, write.id?.lowercased(),
+        ]
+        let result: PostgresResult
+        switch write.ifMatchVersion {
+        case let expected? where expected > 0:
+            // Replace exactly version `expected`; anything else is a conflict.
+            result = try await session.query("""
+                WITH expired AS (SELECT 1 FROM memory_plugin.memory_namespaces WHERE name = $1 AND expires_at <= now())
+                UPDATE memory_plugin.memory_records AS r
+                SET content = $4, source = $5, expires_at = $6::timestamptz, propagation = $7::jsonb, pin = $8,
+                    version = r.version + 1, updated_at = now()
+                WHERE r.namespace = $1 AND r.key = $3 AND r.kind = 'kv' AND r.version = $11
+                  AND (r.expires_at IS NULL OR r.expires_at > now()) AND NOT EXISTS (SELECT 1 FROM expired)
+                  AND ($2::text IS NOT NULL) AND ($9::timestamptz IS NULL OR true) AND ($10::uuid IS NULL OR r.id = $10::uuid)
+                RETURNING id, version
+                """, common + [expected])
+        default:
+            let createOnly = write.ifMatchVersion == 0
+            // An expired entry counts as absent: it is replaced and starts again at version 1.
+            result = try await session.query("""
+                WITH ensured AS (
+                    INSERT INTO memory_plugin.memory_namespaces (name, kind) VALUES ($1, $2)
+                    ON CONFLICT (name) DO NOTHING
+                ), expired AS (
+                    SELECT 1 FROM memory_plugin.memory_namespaces WHERE name = $1 AND expires_at <= now()
+                )
+                INSERT INTO memory_plugin.memory_records AS r
+                    (id, namespace, content, kind, source, expires_at, propagation, pin, created_at, key, version)
+                SELECT coalesce($10::uuid, gen_random_uuid()), $1, $4, 'kv', $5, $6::timestamptz, $7::jsonb, $8,
+                       coalesce($9::timestamptz, now()), $3, 1
+                WHERE NOT EXISTS (SELECT 1 FROM expired)
+                ON CONFLICT (namespace, key) WHERE key IS NOT NULL DO UPDATE
+                SET content = EXCLUDED.content, source = EXCLUDED.source, expires_at = EXCLUDED.expires_at,
+                    propagation = EXCLUDED.propagation, pin = EXCLUDED.pin, updated_at = now(),
+                    version = CASE WHEN r.expires_at IS NOT NULL AND r.expires_at <= now() THEN 1 ELSE r.version + 1 END,
+                    created_at = CASE WHEN r.expires_at IS NOT NULL AND r.expires_at <= now() THEN EXCLUDED.created_at ELSE r.created_at END
+                WHERE (NOT $11 OR (r.expires_at IS NOT NULL AND r.expires_at <= now()))
+                  AND ($10::uuid IS NULL OR r.id = $10::uuid)
+                RETURNING id, version
+                """, common + [createOnly])
+        }
+        if let row = result.first {
+            return MemoryWriteResponse(id: try row.decode(String.self, at: 0), namespace: namespace, version: try row.decode(Int64.self, at: 1))
+        }
+        try await refuseExpiredNamespace(namespace, session)
+        let current = try await session.query("""
+            SELECT version, id FROM memory_plugin.memory_records r
+            WHERE namespace = $1 AND key = $2 AND \(Self.liveMemory)
+            """, [namespace, key])
+        let currentVersion = try current.first?.decode(Int64.self, at: 0) ?? 0
+        if let id = write.id, let existing = try current.first?.decode(String.self, at: 1), existing != id.lowercased() {
+            throw ContractError.conflict("key \(key) belongs to another memory id", details: ["current_version": .number(Double(currentVersion))])
+        }
+        throw ContractError.conflict(
+            "if_match_version \(write.ifMatchVersion ?? 0) does not match the current version \(currentVersion) of key \(key)",
+            details: ["current_version": .number(Double(currentVersion))]
+        )
+    }
+
+    /// Why an insert-or-update returned no row: the namespace expired, or the id lives elsewhere.
+    private func explainRefusedWrite(_ namespace: String, id: String?, _ session: PostgresSession) async throws -> Never {
+        try await refuseExpiredNamespace(namespace, session)
+        throw ContractError.conflict("memory id \(id ?? "") already exists in another namespace")
+    }
+
+    private func refuseExpiredNamespace(_ namespace: String, _ session: PostgresSession) async throws {
+        let expired = try await session.query(
+            "SELECT 1 FROM memory_plugin.memory_namespaces WHERE name = $1 AND expires_at <= now()", [namespace])
+        if !expired.isEmpty { throw ContractError.notFound("namespace \(namespace) has expired") }
+    }
+
+    /// Deletes a memory only when it lives in the requesting namespace; anything else is
+    /// 404, so a caller learns nothing about other namespaces.
+    public func forget(id: String, requestedBy namespace: String) async throws(ContractError) {
+        try await mapped {
+            let result = try await pool.query(
+                "DELETE FROM memory_plugin.memory_records WHERE id = $1::uuid AND namespace = $2", [id.lowercased(), namespace])
+            guard result.affectedRows > 0 else { throw ContractError.notFound("memory \(id) not found in \(namespace)") }
+        }
+    }
+
+    // MARK: - Reading
+
+    /// Search with deterministic, pin-aware ordering in every mode: pinned first, then
+    /// score, then newest, then id. Full-text for queries of 2+ characters, substring for
+    /// one character (wildcards escaped), listing otherwise. K/V entries only when asked
+    /// for by kind, so v1 clients never see them in recall.
+    public func search(_ request: SearchRequest) async throws(ContractError) -> [Memory] {
+        try await mapped {
+            let kinds = (request.kinds?.isEmpty == false ? request.kinds! : [.fact, .summary, .checkpoint]).map(\.rawValue)
+            let query = String((request.query ?? "").drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+            let base = "r.namespace = ANY($1::text[]) AND r.kind = ANY($2::text[]) AND \(Self.liveMemory) AND \(Self.liveNamespace)"
+            let result: PostgresResult
+            if query.count >= 2 {
+                result = try await pool.query("""
+                    SELECT \(Self.memoryColumns), ts_rank(content_tsv, q)::float8 AS score
+                    FROM memory_plugin.memory_records r, websearch_to_tsquery('english', $3) q
+                    WHERE \(base) AND content_tsv @@ q
+                    ORDER BY pin DESC, score DESC, created_at DESC, id DESC
+                    LIMIT $4
+                    """, [request.namespaces, kinds, query, request.effectiveLimit])
+            } else if query.count == 1 {
+                result = try await pool.query("""
+                    SELECT \(Self.memoryColumns), NULL::float8 AS score
+                    FROM memory_plugin.memory_records r
+                    WHERE \(base) AND content ILIKE '%' || $3 || '%' ESCAPE '\\'
+                    ORDER BY pin DESC, created_at DESC, id DESC
+                    LIMIT $4
+                    """, [request.namespaces, kinds, Self.escapeLike(query), request.effectiveLimit])
+            } else {
+                result = try await pool.query("""
+                    SELECT \(Self.memoryColumns), NULL::float8 AS score
+                    FROM memory_plugin.memory_records r
+                    WHERE \(base)
+                    ORDER BY pin DESC, created_at DESC, id DESC
+                    LIMIT $3
+                    """, [request.namespaces, kinds, request.effectiveLimit])
+            }
+            return try result.rows.map(Self.memory)
+        }
+    }
+
+    /// Every live memory of a namespace, oldest first, `limit` at a time; the cursor is
+    /// opaque to clients (created_at and id of the last row).
+    public func page(_ namespace: String, after cursor: String?, limit: Int) async throws(ContractError) -> MemoryPage {
+        let position = try cursor.map { (text) throws(ContractError) -> (Timestamp, String) in
+            guard let decoded = PageCursor.decode(text) else { throw ContractError.badRequest("after is not a cursor this plugin issued") }
+            return decoded
+        }
+        return try await mapped {
+            let exists = try await pool.query(
+                "SELECT 1 FROM memory_plugin.memory_namespaces WHERE name = $1 AND (expires_at IS NULL OR expires_at > now())", [namespace])
+            guard !exists.isEmpty else { throw ContractError.notFound("namespace \(namespace) not found") }
+            let result = try await pool.query("""
+                SELECT \(Self.memoryColumns), NULL::float8 AS score
+                FROM memory_plugin.memory_records r
+                WHERE r.namespace = $1 AND \(Self.liveMemory)
+                  AND ($2::timestamptz IS NULL OR (r.created_at, r.id) > ($2::timestamptz, $3::uuid))
+                ORDER BY created_at, id
+                LIMIT $4
+                """, [namespace, position?.0, position?.1, limit + 1])
+            var memories = try result.rows.map(Self.memory)
+            var next: String?
+            if memories.count > limit {
+                memories.removeLast()
+                next = memories.last.map { PageCursor.encode($0.createdAt, $0.id) }
+            }
+            return MemoryPage(memories: memories, nextCursor: next)
+        }
+    }
+
+    /// Deletes expired memories and namespaces, at most `batchSize` rows a statement, so
+    /// the janitor never holds long locks. Returns the expired memories plus expired
+    /// namespaces deleted (a namespace's own memories go with it and are not counted).
+    public func deleteExpired(batchSize: Int = 1000) async throws(ContractError) -> Int {
+        try await mapped {
+            var deleted = 0
+            while true {
+                let result = try await pool.query("""
+                    DELETE FROM memory_plugin.memory_records WHERE id IN (
+                        SELECT id FROM memory_plugin.memory_records WHERE expires_at <= now() LIMIT $1)
+                    """, [batchSize])
+                deleted += result.affectedRows
+                if result.affectedRows < batchSize { break }
+            }
+            while true {
+                let result = try await pool.query("""
+                    DELETE FROM memory_plugin.memory_namespaces WHERE name IN (
+                        SELECT name FROM memory_plugin.memory_namespaces WHERE expires_at <= now() LIMIT $1)
+                    """, [max(1, batchSize / 10)])
+                deleted += result.affectedRows
+                if result.affectedRows < max(1, batchSize / 10) { break }
+            }
+            return deleted
+        }
+    }
+
+    /// True when the database answers.
+    public func isHealthy() async -> Bool {
+        (try? await pool.query("SELECT 1")) != nil
+    }
+
+    // MARK: - Row mapping
+
+    static func memory(_ row: PostgresRow) throws -> Memory {
+        Memory(
+            id: try row.decode(String.self, "id"),
+            namespace: try row.decode(String.self, "namespace"),
+            content: try row.decode(String.self, "content"),
+            kind: MemoryKind(rawValue: try row.decode(String.self, "kind")) ?? .fact,
+            source: MemorySource(rawValue: try row.decode(String.self, "source")) ?? .agent,
+            expiresAt: try row.decode(Timestamp?.self, "expires_at"),
+            propagation: try row.decode(PostgresJSON?.self, "propagation").map { try $0.decode([String: JSONValue].self) },
+            pin: try row.decode(Bool.self, "pin"),
+            createdAt: try row.decode(Timestamp.self, "created_at"),
+            score: try row.decode(Double?.self, "score"),
+            key: try row.decode(String?.self, "key"),
+            version: try row.decode(String?.self, "key") == nil ? nil : try row.decode(Int64.self, "version")
+        )
+    }
+
+    static func namespace(_ row: PostgresRow) throws -> Namespace {
+        Namespace(
+            name: try row.decode(String.self, "name"),
+            kind: NamespaceKind(rawValue: try row.decode(String.self, "kind")) ?? .custom,
+            expiresAt: try row.decode(Timestamp?.self, "expires_at"),
+            metadata: try row.decode(PostgresJSON?.self, "metadata").map { try $0.decode([String: JSONValue].self) },
+            createdAt: try row.decode(Timestamp.self, "created_at")
+        )
+    }
+
+    static func json(_ object: [String: JSONValue]?) throws -> PostgresJSON? {
+        guard let object, !object.isEmpty else { return nil }
+        return try PostgresJSON(encoding: object)
+    }
+
+    /// `%`, `_` and `\` match themselves in a LIKE pattern after this.
+    static func escapeLike(_ text: String) -> String {
+        var out = ""
+        for char in text {
+            if char == "%" || char == "_" || char == "\\" { out.append("\\") }
+            out.append(char)
+        }
+        return out
+    }
+}
+
+/// The listing cursor: base64url of "<created_at microseconds>:<id>".
+enum PageCursor {
+    static func encode(_ createdAt: Timestamp, _ id: String) -> String {
+        Base64.encodeURLSafe(Array("\(createdAt.microseconds):\(id)".utf8))
+    }
+
+    static func decode(_ cursor: String) -> (Timestamp, String)? {
+        guard let bytes = Base64.decode(cursor), let text = String(validating: bytes, as: UTF8.self),
+            let colon = text.firstIndex(of: ":"), let micros = Int64(text[..<colon])
+        else { return nil }
+        let id = String(text[text.index(after: colon)...])
+        guard (try? Validate.memoryID(id)) != nil else { return nil }
+        return (Timestamp(microseconds: micros), id)
+    }
+}
