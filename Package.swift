@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        // No traits: the defaults pull in full Foundation (ICU, about +45 MB).
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0", traits: []),
     ],
     targets: [
         // System libraries. libpq already links libcrypto, so OpenSSL adds no runtime dependency.
@@ -115,6 +117,8 @@ let package = Package(
                 "Postgres",
                 "Migrations",
                 "TenantCrypto",
+                "BuildInfo",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -130,6 +134,7 @@ let package = Package(
                 "Postgres",
                 "Migrations",
                 "Bench",
+                "MemoryPlugin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -195,6 +200,11 @@ let package = Package(
         .testTarget(
             name: "MemoryStoreTests",
             dependencies: ["MemoryPlugin", "MemoryContract", "Migrations", "Postgres", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MemoryPluginTests",
+            dependencies: ["MemoryContract", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -23,19 +23,6 @@ struct ServerCommand: AsyncParsableCommand {
     func run() async throws { throw notAvailable("server") }
 }
 
-struct MemoryPluginCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "memory-plugin",
-        abstract: "Run the memory service (memory-plugin v1 contract) on MEMORY_PLUGIN_LISTEN_ADDR (127.0.0.1:9100).",
-        discussion: """
-            Example:
-              MEMORY_PLUGIN_DATABASE_URL=postgres:///molecule molecule-tenant memory-plugin
-            """
-    )
-    @OptionGroup var global: GlobalOptions
-    func run() async throws { throw notAvailable("memory-plugin") }
-}
-
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",

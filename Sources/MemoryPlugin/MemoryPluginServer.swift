@@ -1,0 +1,89 @@
+import Hummingbird
+import Logging
+import MemoryContract
+import Migrations
+import Postgres
+
+/// Everything `molecule-tenant memory-plugin` needs, resolved from configuration.
+public struct PluginConfiguration: Sendable {
+    public var databaseURL: String
+    public var host: String
+    public var port: Int
+    public var skipMigrate: Bool
+    public var poolSize: Int
+    public var janitorInterval: Duration
+
+    public init(databaseURL: String, host: String, port: Int, skipMigrate: Bool, poolSize: Int, janitorInterval: Duration) {
+        self.databaseURL = databaseURL
+        self.host = host
+        self.port = port
+        self.skipMigrate = skipMigrate
+        self.poolSize = poolSize
+        self.janitorInterval = janitorInterval
+    }
+}
+
+/// Boots and runs the memory plugin: waits for the database with backoff, applies its
+/// migrations (under the shared advisory lock), serves HTTP and runs the TTL janitor
+/// until SIGTERM or SIGINT, then drains.
+public enum MemoryPluginServer {
+    public static func run(_ configuration: PluginConfiguration, logger: Logger) async throws {
+        let pool = PostgresPool(.init(conninfo: configuration.databaseURL, maxConnections: configuration.poolSize,
+                                      acquireTimeout: .seconds(2), statementTimeout: .seconds(5)), logger: logger)
+        try await prepareDatabase(pool, configuration, logger)
+        let store = MemoryStore(pool: pool)
+        let metrics = PluginMetrics()
+        // pgvector support is not built yet: embeddings are refused with a clear 400 and
+        // the capability is not advertised (DESIGN section 4, "without pgvector").
+        let routes = PluginRoutes(store: store, limits: ContractLimits(embeddingDimensions: nil), metrics: metrics)
+        logger.notice("memory plugin: pgvector support is not available in this build; semantic search is off")
+        let app = Application(
+            router: routes.router(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            onServerRunning: { _ in logger.notice("memory plugin listening", metadata: ["address": "\(configuration.host):\(configuration.port)"]) },
+            logger: logger
+        )
+        let janitor = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: configuration.janitorInterval)
+                if Task.isCancelled { break }
+                do {
+                    let deleted = try await store.deleteExpired()
+                    metrics.recordJanitor(deleted: deleted)
+                    if deleted > 0 { logger.info("janitor deleted expired rows", metadata: ["rows": "\(deleted)"]) }
+                } catch {
+                    logger.warning("janitor could not run", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        do {
+            try await app.runService()
+        } catch {
+            janitor.cancel()
+            await pool.shutdown()
+            throw error
+        }
+        janitor.cancel()
+        await pool.shutdown()
+    }
+
+    /// Retries with backoff (0.25 s doubling to 5 s) instead of dying while PostgreSQL
+    /// is still starting; only a migration error that is not a connection problem stops boot.
+    static func prepareDatabase(_ pool: PostgresPool, _ configuration: PluginConfiguration, _ logger: Logger) async throws {
+        var delay = Duration.milliseconds(250)
+        while true {
+            do {
+                if configuration.skipMigrate {
+                    try await pool.query("SELECT 1")
+                } else {
+                    try await MigrationRunner(pool: pool, logger: logger).up(.memoryPlugin)
+                }
+                return
+            } catch let error as PostgresError where error.isConnectionProblem {
+                logger.warning("waiting for the database", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+}
