@@ -103,10 +103,7 @@ public struct PGLimitBenchmark: Sendable {
         let elapsed = (clock.now - started).milliseconds / 1000
         for connection in connections { connection.close() }
         let samples = outcomes.flatMap(\.samples)
-        var summary = LatencySummary(samples: samples)
-        summary.p50 = rounded3(summary.p50)
-        summary.p99 = rounded3(summary.p99)
-        summary.max = rounded3(summary.max)
+        let summary = LatencySummary(samples: samples).rounded()
         return Result(
             concurrency: concurrency,
             seconds: rounded3(elapsed),

@@ -15,6 +15,15 @@ public struct MemoryStore: Sendable {
 
     static let memoryColumns = "id, namespace, content, kind, source, expires_at, propagation, pin, created_at, key, version"
     static let liveNamespace = "NOT EXISTS (SELECT 1 FROM memory_plugin.memory_namespaces n WHERE n.name = r.namespace AND n.expires_at <= now())"
+    /// Creates namespace $1 with kind $2 if missing; `expired` has a row when it has expired.
+    static let ensureNamespace = """
+        WITH ensured AS (
+            INSERT INTO memory_plugin.memory_namespaces (name, kind) VALUES ($1, $2)
+            ON CONFLICT (name) DO NOTHING
+        ), expired AS (
+            SELECT 1 FROM memory_plugin.memory_namespaces WHERE name = $1 AND expires_at <= now()
+        )
+        """
     static let liveMemory = "(r.expires_at IS NULL OR r.expires_at > now())"
 
     // MARK: - Namespaces
@@ -88,12 +97,7 @@ public struct MemoryStore: Sendable {
         // One statement: create the namespace if needed, refuse an expired one, and insert
         // (or, with a supplied id, update the memory if it lives in this namespace).
         let result = try await session.query("""
-            WITH ensured AS (
-                INSERT INTO memory_plugin.memory_namespaces (name, kind) VALUES ($1, $2)
-                ON CONFLICT (name) DO NOTHING
-            ), expired AS (
-                SELECT 1 FROM memory_plugin.memory_namespaces WHERE name = $1 AND expires_at <= now()
-            )
+            \(Self.ensureNamespace)
             INSERT INTO memory_plugin.memory_records AS r
                 (id, namespace, content, kind, source, expires_at, propagation, pin, created_at)
             SELECT coalesce($3::uuid, gen_random_uuid()), $1, $4, $5, $6, $7::timestamptz, $8::jsonb, $9,
@@ -142,12 +146,7 @@ public struct MemoryStore: Sendable {
             let createOnly = write.ifMatchVersion == 0
             // An expired entry counts as absent: it is replaced and starts again at version 1.
             result = try await session.query("""
-                WITH ensured AS (
-                    INSERT INTO memory_plugin.memory_namespaces (name, kind) VALUES ($1, $2)
-                    ON CONFLICT (name) DO NOTHING
-                ), expired AS (
-                    SELECT 1 FROM memory_plugin.memory_namespaces WHERE name = $1 AND expires_at <= now()
-                )
+                \(Self.ensureNamespace)
                 INSERT INTO memory_plugin.memory_records AS r
                     (id, namespace, content, kind, source, expires_at, propagation, pin, created_at, key, version)
                 SELECT coalesce($10::uuid, gen_random_uuid()), $1, $4, 'kv', $5, $6::timestamptz, $7::jsonb, $8,
@@ -232,13 +231,19 @@ public struct MemoryStore: Sendable {
                     LIMIT $4
                     """, [request.namespaces, kinds, Self.escapeLike(query), request.effectiveLimit])
             } else {
+                // Per namespace, the listing index yields rows already in order, so each
+                // side reads at most `limit` rows however large the namespace grows.
                 result = try await pool.query("""
-                    SELECT \(Self.memoryColumns), NULL::float8 AS score
-                    FROM memory_plugin.memory_records r
-                    WHERE \(base)
+                    SELECT * FROM unnest($1::text[]) AS ns(name) CROSS JOIN LATERAL (
+                        SELECT \(Self.memoryColumns), NULL::float8 AS score
+                        FROM memory_plugin.memory_records r
+                        WHERE r.namespace = ns.name AND r.kind = ANY($2::text[]) AND \(Self.liveMemory) AND \(Self.liveNamespace)
+                        ORDER BY pin DESC, created_at DESC, id DESC
+                        LIMIT $3
+                    ) r
                     ORDER BY pin DESC, created_at DESC, id DESC
                     LIMIT $3
-                    """, [request.namespaces, kinds, request.effectiveLimit])
+                    """, [Array(Set(request.namespaces)), kinds, request.effectiveLimit])
             }
             return try result.rows.map(Self.memory)
         }

@@ -6,8 +6,46 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Built-in benchmarks; each prints one JSON line of figures.",
-        subcommands: [PGLimit.self]
+        subcommands: [PGLimit.self, Plugin.self]
     )
+
+    struct Plugin: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "plugin",
+            abstract: "Load a running memory plugin: commits/s, search and listing p50/p99.",
+            discussion: """
+                Prefills the namespace, then runs commits, full-text searches and recent-first                 listings for --seconds each at --concurrency keep-alive connections. Compare the                 commits/s with `bench pg-limit` at the same concurrency.
+
+                Example:
+                  molecule-tenant bench plugin --url http://127.0.0.1:9100 --concurrency 8 --seconds 10
+                """
+        )
+
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "The plugin's base URL (http, IPv4).") var url: String = "http://127.0.0.1:9100"
+        @Option(help: "Connections, one thread each.") var concurrency: Int = 8
+        @Option(help: "Seconds per phase.") var seconds: Double = 10
+        @Option(help: "Memories written before measuring.") var prefill: Int = 20000
+        @Option(help: "Namespace to use (a fresh one by default).") var namespace: String?
+
+        func validate() throws {
+            guard (1...512).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 512") }
+            guard seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be between 0 and 3600") }
+            guard prefill >= 0 else { throw ValidationError("--prefill must be 0 or more") }
+        }
+
+        func run() async throws {
+            let context = try CommandContext.prepare(global, label: "bench")
+            guard url.hasPrefix("http://"), let colon = url.dropFirst(7).lastIndex(of: ":"),
+                let port = UInt16(url[url.index(after: colon)...].prefix(while: { $0.isNumber }))
+            else { throw CLIFailure("--url must look like http://127.0.0.1:9100") }
+            let host = String(url.dropFirst(7)[..<colon])
+            let name = namespace ?? "custom:bench-\(UInt32.random(in: 0...UInt32.max))"
+            let bench = PluginBenchmark(host: host, port: port, concurrency: concurrency,
+                                        duration: .milliseconds(Int64(seconds * 1000)), prefill: prefill, namespace: name)
+            try context.emit(try await bench.run())
+        }
+    }
 
     struct PGLimit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

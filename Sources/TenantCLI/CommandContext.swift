@@ -61,28 +61,10 @@ enum LoggingBootstrap {
     }
 }
 
-/// Unbuffered line output: results go to stdout, diagnostics to stderr, each line in
-/// one write so NDJSON consumers never see half a line.
+/// Results go to stdout, diagnostics to stderr.
 enum Output {
-    static func standard(_ line: String) { write(line, to: STDOUT_FILENO) }
-
-    static func error(_ line: String) { write(line, to: STDERR_FILENO) }
-
-    private static func write(_ line: String, to descriptor: Int32) {
-        var bytes = Array(line.utf8)
-        if bytes.last != UInt8(ascii: "\n") { bytes.append(UInt8(ascii: "\n")) }
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += written
-            }
-        }
-    }
+    static func standard(_ line: String) { LineOutput.write(line, to: STDOUT_FILENO) }
+    static func error(_ line: String) { LineOutput.write(line, to: STDERR_FILENO) }
 }
 
 /// A failure to report as one readable line and a non-zero exit code.

@@ -89,14 +89,16 @@ public enum TenantLogging {
     }
 }
 
-enum LogOutput {
-    /// One write(2) per line keeps lines from concurrent threads whole.
-    static func emit(_ line: String) {
+/// Unbuffered output to a file descriptor, one write(2) per line, so lines from
+/// concurrent threads stay whole and NDJSON consumers never see half a line.
+public enum LineOutput {
+    public static func write(_ line: String, to descriptor: Int32) {
         var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { buffer in
+        if bytes.last != UInt8(ascii: "\n") { bytes.append(UInt8(ascii: "\n")) }
+        bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
-                let written = Glibc.write(STDERR_FILENO, buffer.baseAddress! + offset, buffer.count - offset)
+                let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
                     return
@@ -105,6 +107,10 @@ enum LogOutput {
             }
         }
     }
+}
+
+enum LogOutput {
+    static func emit(_ line: String) { LineOutput.write(line, to: STDERR_FILENO) }
 
     /// RFC 3339 UTC with milliseconds, formatted without Foundation.
     static func timestamp() -> String {
