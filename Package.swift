@@ -199,7 +199,10 @@ let package = Package(
         ),
         .testTarget(
             name: "MemoryStoreTests",
-            dependencies: ["MemoryPlugin", "MemoryContract", "Migrations", "Postgres", "TestSupport"],
+            dependencies: [
+                "MemoryPlugin", "MemoryContract", "Migrations", "Postgres", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
