@@ -29,66 +29,71 @@ public struct MigrationRunner: Sendable {
     /// Applies every pending migration of `target`; returns those applied (empty = up to date).
     @discardableResult
     public func up(_ target: MigrationTarget) async throws -> [Migration] {
-        let migrations = try catalog(target)
-        return try await pool.withConnection { session in
-            try await session.withAdvisoryLock(Self.advisoryLockKey) { session in
-                try await ensureLedger(target, session)
-                let applied = try await ledger(target, session)
-                try verifyChecksums(migrations, applied)
-                var done: [Migration] = []
-                for migration in migrations where applied[migration.version] == nil {
-                    let started = ContinuousClock.now
-                    do {
-                        try await session.transaction { session in
-                            try await session.simpleQuery("SET LOCAL search_path = \(target.searchPath)")
-                            try await session.simpleQuery(migration.up)
-                            try await session.query(
-                                "INSERT INTO \(target.ledgerTable) (version, name, sha256) VALUES ($1, $2, $3)",
-                                [migration.version, migration.name, migration.checksum]
-                            )
-                        }
-                    } catch let error as PostgresError {
-                        throw MigrationError.failed(path: migration.upPath, underlying: error)
+        try await withLockedLedger(target) { session, applied, migrations in
+            var done: [Migration] = []
+            for migration in migrations where applied[migration.version] == nil {
+                let started = ContinuousClock.now
+                do {
+                    try await session.transaction { session in
+                        try await session.simpleQuery("SET LOCAL search_path = \(target.searchPath)")
+                        try await session.simpleQuery(migration.up)
+                        try await session.query(
+                            "INSERT INTO \(target.ledgerTable) (version, name, sha256) VALUES ($1, $2, $3)",
+                            [migration.version, migration.name, migration.checksum]
+                        )
                     }
-                    logger.info("applied migration", metadata: [
-                        "file": "\(migration.upPath)", "ms": "\((ContinuousClock.now - started).milliseconds)",
-                    ])
-                    done.append(migration)
+                } catch let error as PostgresError {
+                    throw MigrationError.failed(path: migration.upPath, underlying: error)
                 }
-                return done
+                logger.info("applied migration", metadata: [
+                    "file": "\(migration.upPath)", "ms": "\((ContinuousClock.now - started).milliseconds)",
+                ])
+                done.append(migration)
             }
+            return done
         }
     }
 
     /// Reverts applied migrations above `version`, newest first, using their down files.
     @discardableResult
     public func down(_ target: MigrationTarget, to version: Int) async throws -> [Migration] {
+        try await withLockedLedger(target) { session, applied, migrations in
+            let byVersion = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
+            var reverted: [Migration] = []
+            for appliedVersion in applied.keys.sorted(by: >) where appliedVersion > version {
+                guard let migration = byVersion[appliedVersion] else {
+                    throw MigrationError.unknownApplied(target: target, version: appliedVersion, name: applied[appliedVersion]!.name)
+                }
+                guard let down = migration.down else { throw MigrationError.noDownFile(path: migration.downPath) }
+                do {
+                    try await session.transaction { session in
+                        try await session.simpleQuery("SET LOCAL search_path = \(target.searchPath)")
+                        try await session.simpleQuery(down)
+                        try await session.query("DELETE FROM \(target.ledgerTable) WHERE version = $1", [migration.version])
+                    }
+                } catch let error as PostgresError {
+                    throw MigrationError.failed(path: migration.downPath, underlying: error)
+                }
+                logger.info("reverted migration", metadata: ["file": "\(migration.downPath)"])
+                reverted.append(migration)
+            }
+            return reverted
+        }
+    }
+
+    /// Holds the advisory lock, makes sure the ledger exists, refuses changed files, then
+    /// runs `body` with the applied records and the compiled-in migrations.
+    private func withLockedLedger<T: Sendable>(
+        _ target: MigrationTarget,
+        _ body: (PostgresSession, [Int: LedgerRecord], [Migration]) async throws -> T
+    ) async throws -> T {
         let migrations = try catalog(target)
         return try await pool.withConnection { session in
             try await session.withAdvisoryLock(Self.advisoryLockKey) { session in
                 try await ensureLedger(target, session)
                 let applied = try await ledger(target, session)
                 try verifyChecksums(migrations, applied)
-                let byVersion = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
-                var reverted: [Migration] = []
-                for appliedVersion in applied.keys.sorted(by: >) where appliedVersion > version {
-                    guard let migration = byVersion[appliedVersion] else {
-                        throw MigrationError.unknownApplied(target: target, version: appliedVersion, name: applied[appliedVersion]!.name)
-                    }
-                    guard let down = migration.down else { throw MigrationError.noDownFile(path: migration.downPath) }
-                    do {
-                        try await session.transaction { session in
-                            try await session.simpleQuery("SET LOCAL search_path = \(target.searchPath)")
-                            try await session.simpleQuery(down)
-                            try await session.query("DELETE FROM \(target.ledgerTable) WHERE version = $1", [migration.version])
-                        }
-                    } catch let error as PostgresError {
-                        throw MigrationError.failed(path: migration.downPath, underlying: error)
-                    }
-                    logger.info("reverted migration", metadata: ["file": "\(migration.downPath)"])
-                    reverted.append(migration)
-                }
-                return reverted
+                return try await body(session, applied, migrations)
             }
         }
     }
