@@ -306,3 +306,88 @@ public struct MemoryPage: Sendable, Codable, Equatable {
         try container.encode(nextCursor, forKey: .nextCursor)
     }
 }
+
+/// (+) One item of `POST /v1/memories/batch`: a write plus its namespace. An item that
+/// does not decode keeps its error, so it fails alone instead of failing the request.
+public struct BatchItem: Sendable, Decodable {
+    public var namespace: String?
+    public var write: Result<MemoryWrite, ContractError>
+
+    enum CodingKeys: String, CodingKey { case namespace }
+
+    public init(namespace: String, write: MemoryWrite) {
+        self.namespace = namespace
+        self.write = .success(write)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        namespace = try? decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .namespace)
+        do {
+            write = .success(try MemoryWrite(from: decoder))
+        } catch let error as DecodingError {
+            write = .failure(.badRequest(ContractError.describe(error)))
+        }
+    }
+}
+
+public struct BatchRequest: Sendable, Decodable {
+    public var items: [BatchItem]
+    public init(items: [BatchItem]) { self.items = items }
+}
+
+public enum BatchStatus: String, Sendable, Codable {
+    case created, updated, unchanged, error
+}
+
+public struct BatchItemResult: Sendable, Codable, Equatable {
+    public var index: Int
+    public var id: String?
+    public var status: BatchStatus
+    public var error: ContractError?
+    /// (+) `kv` items: the version after the write.
+    public var version: Int64?
+
+    public init(index: Int, id: String?, status: BatchStatus, error: ContractError? = nil, version: Int64? = nil) {
+        self.index = index
+        self.id = id
+        self.status = status
+        self.error = error
+        self.version = version
+    }
+
+    enum CodingKeys: String, CodingKey { case index, id, status, error, version }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(index, forKey: .index)
+        try container.encode(id, forKey: .id)
+        try container.encode(status, forKey: .status)
+        try container.encodeIfPresent(error, forKey: .error)
+        try container.encodeIfPresent(version, forKey: .version)
+    }
+}
+
+public struct BatchResponse: Sendable, Codable, Equatable {
+    public var results: [BatchItemResult]
+    public init(results: [BatchItemResult]) { self.results = results }
+}
+
+extension ContractError {
+    /// A decoding failure as a message naming the field.
+    public static func describe(_ error: DecodingError) -> String {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            var out = ""
+            for key in codingPath {
+                if let index = key.intValue { out += "[\(index)]" } else { out += (out.isEmpty ? "" : ".") + key.stringValue }
+            }
+            return out
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])) is required"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context): return "\(path(context.codingPath)) has the wrong type"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "body is not valid JSON" : "\(path(context.codingPath)) is not valid"
+        @unknown default: return "body is not valid"
+        }
+    }
+}

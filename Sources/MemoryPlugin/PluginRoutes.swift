@@ -80,6 +80,13 @@ public struct PluginRoutes: Sendable {
             try await store.forget(id: id, requestedBy: body.requestedByNamespace)
             return Response(status: .noContent)
         }
+        router.post("/v1/memories/batch") { request, _ in
+            let body = try await decode(BatchRequest.self, request)
+            guard (1...limits.maxBatchItems).contains(body.items.count) else {
+                throw ContractError.badRequest("items must hold 1 to \(limits.maxBatchItems) entries, got \(body.items.count)")
+            }
+            return try JSONResponse.ok(BatchResponse(results: try await store.batch(body.items, limits: limits)))
+        }
         router.get("/metrics") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4"
@@ -108,36 +115,8 @@ public struct PluginRoutes: Sendable {
         do {
             return try JSONDecoder().decode(type, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {
-            throw ContractError.badRequest(Self.describe(error))
+            throw ContractError.badRequest(ContractError.describe(error))
         }
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ codingPath: [any CodingKey]) -> String {
-            codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingDots()
-        }
-        switch error {
-        case .keyNotFound(let key, let context): return "\(path(context.codingPath + [key])) is required"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context):
-            return "\(path(context.codingPath)) has the wrong type"
-        case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "body is not valid JSON" : "\(path(context.codingPath)) is not valid"
-        @unknown default: return "body is not valid"
-        }
-    }
-}
-
-extension String {
-    /// "namespaces.[1]" -> "namespaces[1]"
-    fileprivate func replacingDots() -> String {
-        var out = ""
-        var previous: Character?
-        for char in self {
-            if char == "[", previous == "." { out.removeLast() }
-            out.append(char)
-            previous = char
-        }
-        return out
     }
 }
 

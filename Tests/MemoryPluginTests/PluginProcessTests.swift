@@ -120,3 +120,21 @@ struct PluginProcessTests {
         #expect(try search.json(SearchResponse.self).memories.map(\.content) == ["kept"])
     }
 }
+
+@Suite("Memory plugin batch route")
+struct PluginBatchTests {
+    @Test func theBatchRouteAnswersOneResultPerItemAndRefusesEmptyBatches() async throws {
+        let database = try await TestPostgres.createDatabase("plugin")
+        defer { database.drop() }
+        let plugin = try await RunningPlugin(databaseURL: database.url)
+        defer { _ = plugin.stop() }
+        let body = #"{"items":[{"namespace":"workspace:a","content":"one","kind":"fact","source":"agent"},{"namespace":"workspace:a","content":"two","kind":"opinion","source":"agent"},{"content":"no namespace","kind":"fact","source":"agent"}]}"#
+        let response = try plugin.send("POST", "/v1/memories/batch", body)
+        #expect(response.status == 200, "\(response.text)")
+        let results = try response.json(BatchResponse.self).results
+        #expect(results.map(\.status) == [.created, .error, .error])
+        #expect(results[1].error?.message.contains("kind") == true)
+        #expect(results[2].error?.message == "namespace is required")
+        #expect(try plugin.send("POST", "/v1/memories/batch", #"{"items":[]}"#).status == 400)
+    }
+}
