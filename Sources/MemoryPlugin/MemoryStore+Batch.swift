@@ -26,11 +26,7 @@ extension MemoryStore {
         try await mapped {
             try await pool.withConnection { session in
                 let statements = try pipelined.map { entry in
-                    PostgresConnection.Statement(Self.batchCommitSQL, [
-                        entry.namespace, NamespaceKind.inferred(from: entry.namespace).rawValue, entry.write.id?.lowercased(),
-                        entry.write.content, entry.write.kind.rawValue, entry.write.source.rawValue, entry.write.expiresAt,
-                        try Self.json(entry.write.propagation), entry.write.pin ?? false, entry.write.createdAt,
-                    ])
+                    PostgresConnection.Statement(Self.commitSQL, try Self.commitParameters(entry.namespace, entry.write))
                 }
                 let outcomes = try await session.pipeline(statements)
                 for (entry, outcome) in zip(pipelined, outcomes) {
@@ -64,39 +60,12 @@ extension MemoryStore {
                 let inserted = try row.decode(Bool.self, "inserted")
                 return BatchItemResult(index: entry.index, id: try row.decode(String.self, "id"), status: inserted ? .created : .updated)
             }
-            // No row: an expired namespace, the id living in another namespace, or nothing to change.
-            let expired = try await session.query(
-                "SELECT 1 FROM memory_plugin.memory_namespaces WHERE name = $1 AND expires_at <= now()", [entry.namespace])
-            if !expired.isEmpty {
-                return BatchItemResult(index: entry.index, id: entry.write.id, status: .error, error: .notFound("namespace \(entry.namespace) has expired"))
+            do {
+                let id = try await explainEmptyCommit(entry.namespace, id: entry.write.id, session)
+                return BatchItemResult(index: entry.index, id: id, status: .unchanged)
+            } catch let error as ContractError {
+                return BatchItemResult(index: entry.index, id: entry.write.id, status: .error, error: error)
             }
-            let owner = try await session.query("SELECT namespace FROM memory_plugin.memory_records WHERE id = $1::uuid", [entry.write.id?.lowercased()])
-            if let namespace = try owner.first?.decode(String.self, at: 0), namespace == entry.namespace {
-                return BatchItemResult(index: entry.index, id: entry.write.id?.lowercased(), status: .unchanged)
-            }
-            return BatchItemResult(index: entry.index, id: entry.write.id, status: .error,
-                                   error: .conflict("memory id \(entry.write.id ?? "") already exists in another namespace"))
         }
     }
-
-    /// The single-commit statement, changed to skip writes that would change nothing and
-    /// to say whether the row was inserted (xmax = 0) or updated.
-    static let batchCommitSQL = """
-        \(ensureNamespace)
-        INSERT INTO memory_plugin.memory_records AS r
-            (id, namespace, content, kind, source, expires_at, propagation, pin, created_at)
-        SELECT coalesce($3::uuid, gen_random_uuid()), $1, $4, $5, $6, $7::timestamptz, $8::jsonb, $9,
-               coalesce($10::timestamptz, now())
-        WHERE NOT EXISTS (SELECT 1 FROM expired)
-        ON CONFLICT (id) DO UPDATE
-        SET content = EXCLUDED.content, kind = EXCLUDED.kind, source = EXCLUDED.source,
-            expires_at = EXCLUDED.expires_at, propagation = EXCLUDED.propagation, pin = EXCLUDED.pin,
-            created_at = CASE WHEN $10::timestamptz IS NULL THEN r.created_at ELSE EXCLUDED.created_at END,
-            updated_at = now()
-        WHERE r.namespace = EXCLUDED.namespace AND r.kind <> 'kv'
-          AND (r.content, r.kind, r.source, r.expires_at, r.propagation, r.pin)
-              IS DISTINCT FROM (EXCLUDED.content, EXCLUDED.kind, EXCLUDED.source, EXCLUDED.expires_at, EXCLUDED.propagation, EXCLUDED.pin)
-            OR (r.namespace = EXCLUDED.namespace AND r.kind <> 'kv' AND $10::timestamptz IS NOT NULL AND r.created_at <> $10::timestamptz)
-        RETURNING id, (xmax = 0) AS inserted
-        """
 }

@@ -87,37 +87,57 @@ public struct MemoryStore: Sendable {
     }
 
     func commit(_ namespace: String, _ write: MemoryWrite, _ session: PostgresSession) async throws -> MemoryWriteResponse {
-        let namespaceKind = NamespaceKind.inferred(from: namespace).rawValue
-        let propagation = try Self.json(write.propagation)
-        let embedding = write.embedding.map { PostgresVector($0) }
-        _ = embedding  // stored once pgvector support lands; validation refuses embeddings until then
+        // Embeddings are refused by validation until pgvector support lands.
         if write.kind == .kv {
-            return try await commitKeyValue(namespace, namespaceKind, write, propagation, session)
+            return try await commitKeyValue(namespace, NamespaceKind.inferred(from: namespace).rawValue, write, try Self.json(write.propagation), session)
         }
-        // One statement: create the namespace if needed, refuse an expired one, and insert
-        // (or, with a supplied id, update the memory if it lives in this namespace).
-        let result = try await session.query("""
-            \(Self.ensureNamespace)
-            INSERT INTO memory_plugin.memory_records AS r
-                (id, namespace, content, kind, source, expires_at, propagation, pin, created_at)
-            SELECT coalesce($3::uuid, gen_random_uuid()), $1, $4, $5, $6, $7::timestamptz, $8::jsonb, $9,
-                   coalesce($10::timestamptz, now())
-            WHERE NOT EXISTS (SELECT 1 FROM expired)
-            ON CONFLICT (id) DO UPDATE
-            SET content = EXCLUDED.content, kind = EXCLUDED.kind, source = EXCLUDED.source,
-                expires_at = EXCLUDED.expires_at, propagation = EXCLUDED.propagation, pin = EXCLUDED.pin,
-                created_at = CASE WHEN $10::timestamptz IS NULL THEN r.created_at ELSE EXCLUDED.created_at END,
-                updated_at = now()
-            WHERE r.namespace = EXCLUDED.namespace AND r.kind <> 'kv'
-            RETURNING id
-            """, [
-                namespace, namespaceKind, write.id?.lowercased(), write.content, write.kind.rawValue, write.source.rawValue,
-                write.expiresAt, propagation, write.pin ?? false, write.createdAt,
-            ])
+        let result = try await session.query(Self.commitSQL, try Self.commitParameters(namespace, write))
         if let row = result.first {
-            return MemoryWriteResponse(id: try row.decode(String.self, at: 0), namespace: namespace)
+            return MemoryWriteResponse(id: try row.decode(String.self, "id"), namespace: namespace)
         }
-        try await explainRefusedWrite(namespace, id: write.id, session)
+        return MemoryWriteResponse(id: try await explainEmptyCommit(namespace, id: write.id, session), namespace: namespace)
+    }
+
+    /// One statement for a non-kv commit: create the namespace if needed, refuse an
+    /// expired one, insert, or (with a supplied id) update the memory if it lives in this
+    /// namespace and anything differs. `inserted` tells a new row (xmax = 0) from an update.
+    static let commitSQL = """
+        \(ensureNamespace)
+        INSERT INTO memory_plugin.memory_records AS r
+            (id, namespace, content, kind, source, expires_at, propagation, pin, created_at)
+        SELECT coalesce($3::uuid, gen_random_uuid()), $1, $4, $5, $6, $7::timestamptz, $8::jsonb, $9,
+               coalesce($10::timestamptz, now())
+        WHERE NOT EXISTS (SELECT 1 FROM expired)
+        ON CONFLICT (id) DO UPDATE
+        SET content = EXCLUDED.content, kind = EXCLUDED.kind, source = EXCLUDED.source,
+            expires_at = EXCLUDED.expires_at, propagation = EXCLUDED.propagation, pin = EXCLUDED.pin,
+            created_at = CASE WHEN $10::timestamptz IS NULL THEN r.created_at ELSE EXCLUDED.created_at END,
+            updated_at = now()
+        WHERE r.namespace = EXCLUDED.namespace AND r.kind <> 'kv'
+          AND ((r.content, r.kind, r.source, r.expires_at, r.propagation, r.pin)
+                IS DISTINCT FROM (EXCLUDED.content, EXCLUDED.kind, EXCLUDED.source, EXCLUDED.expires_at, EXCLUDED.propagation, EXCLUDED.pin)
+               OR ($10::timestamptz IS NOT NULL AND r.created_at <> $10::timestamptz))
+        RETURNING id, (xmax = 0) AS inserted
+        """
+
+    static func commitParameters(_ namespace: String, _ write: MemoryWrite) throws -> [any PostgresEncodable] {
+        [
+            namespace, NamespaceKind.inferred(from: namespace).rawValue, write.id?.lowercased(), write.content,
+            write.kind.rawValue, write.source.rawValue, write.expiresAt, try json(write.propagation), write.pin ?? false,
+            write.createdAt,
+        ]
+    }
+
+    /// Why a commit returned no row: the namespace expired (404), the id lives in another
+    /// namespace or belongs to a K/V entry (409), or the stored memory already equals the
+    /// write, in which case its id is returned.
+    func explainEmptyCommit(_ namespace: String, id: String?, _ session: PostgresSession) async throws -> String {
+        try await refuseExpiredNamespace(namespace, session)
+        let owner = try await session.query("SELECT namespace, kind FROM memory_plugin.memory_records WHERE id = $1::uuid", [id?.lowercased()])
+        if let row = owner.first, try row.decode(String.self, "namespace") == namespace, try row.decode(String.self, "kind") != "kv" {
+            return id!.lowercased()
+        }
+        throw ContractError.conflict("memory id \(id ?? "") already exists in another namespace or as a kv entry")
     }
 
     private func commitKeyValue(
@@ -180,13 +200,7 @@ public struct MemoryStore: Sendable {
         )
     }
 
-    /// Why an insert-or-update returned no row: the namespace expired, or the id lives elsewhere.
-    private func explainRefusedWrite(_ namespace: String, id: String?, _ session: PostgresSession) async throws -> Never {
-        try await refuseExpiredNamespace(namespace, session)
-        throw ContractError.conflict("memory id \(id ?? "") already exists in another namespace")
-    }
-
-    private func refuseExpiredNamespace(_ namespace: String, _ session: PostgresSession) async throws {
+    func refuseExpiredNamespace(_ namespace: String, _ session: PostgresSession) async throws {
         let expired = try await session.query(
             "SELECT 1 FROM memory_plugin.memory_namespaces WHERE name = $1 AND expires_at <= now()", [namespace])
         if !expired.isEmpty { throw ContractError.notFound("namespace \(namespace) has expired") }
