@@ -144,24 +144,23 @@ public struct MemoryStore: Sendable {
         _ namespace: String, _ namespaceKind: String, _ write: MemoryWrite, _ propagation: PostgresJSON?, _ session: PostgresSession
     ) async throws -> MemoryWriteResponse {
         let key = write.key!
-        let common: [any PostgresEncodable] = [
-            namespace, namespaceKind, key, write.content, write.source.rawValue, write.expiresAt, propagation,
-            write.pin ?? false, write.createdAt, write.id?.lowercased(),
-        ]
         let result: PostgresResult
         switch write.ifMatchVersion {
         case let expected? where expected > 0:
-            // Replace exactly version `expected`; anything else is a conflict.
+            // Replace exactly version `expected` of a live entry; anything else is a conflict.
             result = try await session.query("""
                 WITH expired AS (SELECT 1 FROM memory_plugin.memory_namespaces WHERE name = $1 AND expires_at <= now())
                 UPDATE memory_plugin.memory_records AS r
-                SET content = $4, source = $5, expires_at = $6::timestamptz, propagation = $7::jsonb, pin = $8,
+                SET content = $3, source = $4, expires_at = $5::timestamptz, propagation = $6::jsonb, pin = $7,
                     version = r.version + 1, updated_at = now()
-                WHERE r.namespace = $1 AND r.key = $3 AND r.kind = 'kv' AND r.version = $11
+                WHERE r.namespace = $1 AND r.key = $2 AND r.kind = 'kv' AND r.version = $8
                   AND (r.expires_at IS NULL OR r.expires_at > now()) AND NOT EXISTS (SELECT 1 FROM expired)
-                  AND ($2::text IS NOT NULL) AND ($9::timestamptz IS NULL OR true) AND ($10::uuid IS NULL OR r.id = $10::uuid)
+                  AND ($9::uuid IS NULL OR r.id = $9::uuid)
                 RETURNING id, version
-                """, common + [expected])
+                """, [
+                    namespace, key, write.content, write.source.rawValue, write.expiresAt, propagation, write.pin ?? false,
+                    expected, write.id?.lowercased(),
+                ])
         default:
             let createOnly = write.ifMatchVersion == 0
             // An expired entry counts as absent: it is replaced and starts again at version 1.
@@ -180,7 +179,10 @@ public struct MemoryStore: Sendable {
                 WHERE (NOT $11 OR (r.expires_at IS NOT NULL AND r.expires_at <= now()))
                   AND ($10::uuid IS NULL OR r.id = $10::uuid)
                 RETURNING id, version
-                """, common + [createOnly])
+                """, [
+                    namespace, namespaceKind, key, write.content, write.source.rawValue, write.expiresAt, propagation,
+                    write.pin ?? false, write.createdAt, write.id?.lowercased(), createOnly,
+                ])
         }
         if let row = result.first {
             return MemoryWriteResponse(id: try row.decode(String.self, at: 0), namespace: namespace, version: try row.decode(Int64.self, at: 1))
