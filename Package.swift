@@ -124,6 +124,50 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The server's view of memory: a client for the plugin's HTTP contract, and the
+        // rules (namespace access, redaction) shared by the server and backfill.
+        .target(
+            name: "MemoryPluginClient",
+            dependencies: [
+                "MemoryContract",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MemoryAccess",
+            dependencies: ["MemoryContract", "TenantCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TenantServer",
+            dependencies: [
+                "MemoryContract",
+                "MemoryPluginClient",
+                "MemoryAccess",
+                "Postgres",
+                "Migrations",
+                "RedisClient",
+                "TenantCrypto",
+                "BuildInfo",
+                "Timestamps",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // `run --embedded`: a private PostgreSQL and Redis as child processes.
+        .target(
+            name: "EmbeddedServices",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // The command layer: parses flags and calls into the modules above.
         .target(
             name: "TenantCLI",
@@ -135,6 +179,8 @@ let package = Package(
                 "Migrations",
                 "Bench",
                 "MemoryPlugin",
+                "TenantServer",
+                "EmbeddedServices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -208,6 +254,26 @@ let package = Package(
         .testTarget(
             name: "MemoryPluginTests",
             dependencies: ["MemoryContract", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MemoryPluginClientTests",
+            dependencies: ["MemoryPluginClient", "MemoryContract", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MemoryAccessTests",
+            dependencies: ["MemoryAccess", "MemoryContract"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TenantServerTests",
+            dependencies: ["TenantServer", "MemoryContract", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EmbeddedServicesTests",
+            dependencies: ["EmbeddedServices", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,2 @@
+// run --embedded: private PostgreSQL and Redis (server issue).
+enum EmbeddedServicesModule {}

@@ -1,0 +1,2 @@
+// Namespace access rules and the memory redactor land here (server issue).
+enum MemoryAccessModule {}

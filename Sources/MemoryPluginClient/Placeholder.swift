@@ -1,0 +1,2 @@
+// The plugin client lands here (server issue).
+enum MemoryPluginClientModule {}

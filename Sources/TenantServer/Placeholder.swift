@@ -1,0 +1,2 @@
+// The tenant API lands here (server issue).
+enum TenantServerModule {}
