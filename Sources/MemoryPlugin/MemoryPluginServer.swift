@@ -3,6 +3,8 @@ import Logging
 import MemoryContract
 import Migrations
 import Postgres
+import ServiceLifecycle
+import UnixSignals
 
 /// Everything `molecule-tenant memory-plugin` needs, resolved from configuration.
 public struct PluginConfiguration: Sendable {
@@ -27,10 +29,28 @@ public struct PluginConfiguration: Sendable {
 /// migrations (under the shared advisory lock), serves HTTP and runs the TTL janitor
 /// until SIGTERM or SIGINT, then drains.
 public enum MemoryPluginServer {
+    /// Runs the plugin alone, with its own signal handling (the `memory-plugin` command).
     public static func run(_ configuration: PluginConfiguration, logger: Logger) async throws {
+        let service = try await makeService(configuration, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: service)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        try await group.run()
+    }
+
+    /// Prepares the database and returns the plugin as a `Service`, so `run` can group it
+    /// with the server under one ServiceGroup. Throws only for errors a retry cannot fix.
+    public static func makeService(_ configuration: PluginConfiguration, logger: Logger) async throws -> any Service {
         let pool = PostgresPool(.init(conninfo: configuration.databaseURL, maxConnections: configuration.poolSize,
                                       acquireTimeout: .seconds(2), statementTimeout: .seconds(5)), logger: logger)
-        try await prepareDatabase(pool, configuration, logger)
+        do {
+            try await prepareDatabase(pool, configuration, logger)
+        } catch {
+            await pool.shutdown()
+            throw error
+        }
         let store = MemoryStore(pool: pool)
         let metrics = PluginMetrics()
         // pgvector support is not built yet: embeddings are refused with a clear 400 and
@@ -43,28 +63,7 @@ public enum MemoryPluginServer {
             onServerRunning: { _ in logger.notice("memory plugin listening", metadata: ["address": "\(configuration.host):\(configuration.port)"]) },
             logger: logger
         )
-        let janitor = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: configuration.janitorInterval)
-                if Task.isCancelled { break }
-                do {
-                    let deleted = try await store.deleteExpired()
-                    metrics.recordJanitor(deleted: deleted)
-                    if deleted > 0 { logger.info("janitor deleted expired rows", metadata: ["rows": "\(deleted)"]) }
-                } catch {
-                    logger.warning("janitor could not run", metadata: ["error": "\(error)"])
-                }
-            }
-        }
-        do {
-            try await app.runService()
-        } catch {
-            janitor.cancel()
-            await pool.shutdown()
-            throw error
-        }
-        janitor.cancel()
-        await pool.shutdown()
+        return PluginService(app: app, store: store, metrics: metrics, janitorInterval: configuration.janitorInterval, logger: logger)
     }
 
     /// Retries with backoff (0.25 s doubling to 5 s) instead of dying while PostgreSQL
@@ -83,6 +82,44 @@ public enum MemoryPluginServer {
                 logger.warning("waiting for the database", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+}
+
+/// The HTTP server and the TTL janitor as one service; the pool closes once both stop.
+struct PluginService: Service {
+    let app: Application<RouterResponder<BasicRequestContext>>
+    let store: MemoryStore
+    let metrics: PluginMetrics
+    let janitorInterval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        let janitor = Task { await runJanitor() }
+        defer { janitor.cancel() }
+        do {
+            try await app.run()
+        } catch {
+            janitor.cancel()
+            await store.pool.shutdown()
+            throw error
+        }
+        janitor.cancel()
+        await store.pool.shutdown()
+    }
+
+    /// Deletes expired rows every interval; a failed pass is logged and retried next time.
+    private func runJanitor() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: janitorInterval)
+            if Task.isCancelled { break }
+            do {
+                let deleted = try await store.deleteExpired()
+                metrics.recordJanitor(deleted: deleted)
+                if deleted > 0 { logger.info("janitor deleted expired rows", metadata: ["rows": "\(deleted)"]) }
+            } catch {
+                logger.warning("janitor could not run", metadata: ["error": "\(error)"])
             }
         }
     }
