@@ -14,14 +14,20 @@ public struct PluginConfiguration: Sendable {
     public var skipMigrate: Bool
     public var poolSize: Int
     public var janitorInterval: Duration
+    /// MEMORY_PLUGIN_EMBEDDING_DIMS: the embedding column's dimensions when pgvector is there.
+    public var embeddingDimensions: Int
 
-    public init(databaseURL: String, host: String, port: Int, skipMigrate: Bool, poolSize: Int, janitorInterval: Duration) {
+    public init(
+        databaseURL: String, host: String, port: Int, skipMigrate: Bool, poolSize: Int, janitorInterval: Duration,
+        embeddingDimensions: Int = 1536
+    ) {
         self.databaseURL = databaseURL
         self.host = host
         self.port = port
         self.skipMigrate = skipMigrate
         self.poolSize = poolSize
         self.janitorInterval = janitorInterval
+        self.embeddingDimensions = embeddingDimensions
     }
 }
 
@@ -44,19 +50,34 @@ public enum MemoryPluginServer {
     /// with the server under one ServiceGroup. Throws only for errors a retry cannot fix.
     public static func makeService(_ configuration: PluginConfiguration, logger: Logger) async throws -> any Service {
         let pool = PostgresPool(.init(conninfo: configuration.databaseURL, maxConnections: configuration.poolSize,
-                                      acquireTimeout: .seconds(2), statementTimeout: .seconds(5)), logger: logger)
+                                      acquireTimeout: .seconds(2), statementTimeout: .seconds(5),
+                                      // pgvector 0.8: keep scanning the HNSW index until enough rows pass
+                                      // the namespace filter, in exact distance order.
+                                      sessionSettings: ["hnsw.iterative_scan": "strict_order"]), logger: logger)
         do {
             try await prepareDatabase(pool, configuration, logger)
         } catch {
             await pool.shutdown()
             throw error
         }
-        let store = MemoryStore(pool: pool)
+        let embeddings: EmbeddingSupport
+        do {
+            embeddings = try await EmbeddingColumn.prepare(pool, dimensions: configuration.embeddingDimensions, logger: logger)
+        } catch {
+            await pool.shutdown()
+            throw error
+        }
+        switch embeddings {
+        case .available(let dimensions):
+            logger.notice("memory plugin: semantic search on (pgvector, \(dimensions) dimensions, HNSW cosine index)")
+        case .unavailable(let reason):
+            // Without pgvector the plugin still serves everything else; embeddings are
+            // refused with a clear 400 and the capability is not advertised.
+            logger.warning("memory plugin: semantic search is off: \(reason)")
+        }
+        let store = MemoryStore(pool: pool, embeddingDimensions: embeddings.dimensions)
         let metrics = PluginMetrics()
-        // pgvector support is not built yet: embeddings are refused with a clear 400 and
-        // the capability is not advertised (DESIGN section 4, "without pgvector").
-        let routes = PluginRoutes(store: store, limits: ContractLimits(embeddingDimensions: nil), metrics: metrics)
-        logger.notice("memory plugin: pgvector support is not available in this build; semantic search is off")
+        let routes = PluginRoutes(store: store, limits: ContractLimits(embeddingDimensions: embeddings.dimensions), metrics: metrics)
         let app = Application(
             router: routes.router(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),

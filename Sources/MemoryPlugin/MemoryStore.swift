@@ -8,9 +8,16 @@ import TenantCrypto
 /// nothing itself (the HTTP layer does) and maps database failures to contract errors.
 public struct MemoryStore: Sendable {
     public let pool: PostgresPool
+    /// Dimensions of the `embedding` column; nil when pgvector is not available, in which
+    /// case no statement mentions the column.
+    public let embeddingDimensions: Int?
+    /// The single-commit statement, with or without the embedding column.
+    let commitSQL: String
 
-    public init(pool: PostgresPool) {
+    public init(pool: PostgresPool, embeddingDimensions: Int? = nil) {
         self.pool = pool
+        self.embeddingDimensions = embeddingDimensions
+        self.commitSQL = Self.commitSQL(embedding: embeddingDimensions != nil)
     }
 
     static let memoryColumns = "id, namespace, content, kind, source, expires_at, propagation, pin, created_at, key, version"
@@ -87,11 +94,10 @@ public struct MemoryStore: Sendable {
     }
 
     func commit(_ namespace: String, _ write: MemoryWrite, _ session: PostgresSession) async throws -> MemoryWriteResponse {
-        // Embeddings are refused by validation until pgvector support lands.
         if write.kind == .kv {
             return try await commitKeyValue(namespace, NamespaceKind.inferred(from: namespace).rawValue, write, try Self.json(write.propagation), session)
         }
-        let result = try await session.query(Self.commitSQL, try Self.commitParameters(namespace, write))
+        let result = try await session.query(commitSQL, try commitParameters(namespace, write))
         if let row = result.first {
             return MemoryWriteResponse(id: try row.decode(String.self, "id"), namespace: namespace)
         }
@@ -101,31 +107,36 @@ public struct MemoryStore: Sendable {
     /// One statement for a non-kv commit: create the namespace if needed, refuse an
     /// expired one, insert, or (with a supplied id) update the memory if it lives in this
     /// namespace and anything differs. `inserted` tells a new row (xmax = 0) from an update.
-    static let commitSQL = """
-        \(ensureNamespace)
-        INSERT INTO memory_plugin.memory_records AS r
-            (id, namespace, content, kind, source, expires_at, propagation, pin, created_at)
-        SELECT coalesce($3::uuid, gen_random_uuid()), $1, $4, $5, $6, $7::timestamptz, $8::jsonb, $9,
-               coalesce($10::timestamptz, now())
-        WHERE NOT EXISTS (SELECT 1 FROM expired)
-        ON CONFLICT (id) DO UPDATE
-        SET content = EXCLUDED.content, kind = EXCLUDED.kind, source = EXCLUDED.source,
-            expires_at = EXCLUDED.expires_at, propagation = EXCLUDED.propagation, pin = EXCLUDED.pin,
-            created_at = CASE WHEN $10::timestamptz IS NULL THEN r.created_at ELSE EXCLUDED.created_at END,
-            updated_at = now()
-        WHERE r.namespace = EXCLUDED.namespace AND r.kind <> 'kv'
-          AND ((r.content, r.kind, r.source, r.expires_at, r.propagation, r.pin)
-                IS DISTINCT FROM (EXCLUDED.content, EXCLUDED.kind, EXCLUDED.source, EXCLUDED.expires_at, EXCLUDED.propagation, EXCLUDED.pin)
-               OR ($10::timestamptz IS NOT NULL AND r.created_at <> $10::timestamptz))
-        RETURNING id, (xmax = 0) AS inserted
-        """
+    static func commitSQL(embedding: Bool) -> String {
+        let column = embedding ? ", embedding" : ""
+        return """
+            \(ensureNamespace)
+            INSERT INTO memory_plugin.memory_records AS r
+                (id, namespace, content, kind, source, expires_at, propagation, pin, created_at\(column))
+            SELECT coalesce($3::uuid, gen_random_uuid()), $1, $4, $5, $6, $7::timestamptz, $8::jsonb, $9,
+                   coalesce($10::timestamptz, now())\(embedding ? ", $11::vector" : "")
+            WHERE NOT EXISTS (SELECT 1 FROM expired)
+            ON CONFLICT (id) DO UPDATE
+            SET content = EXCLUDED.content, kind = EXCLUDED.kind, source = EXCLUDED.source,
+                expires_at = EXCLUDED.expires_at, propagation = EXCLUDED.propagation, pin = EXCLUDED.pin,\(embedding ? " embedding = EXCLUDED.embedding," : "")
+                created_at = CASE WHEN $10::timestamptz IS NULL THEN r.created_at ELSE EXCLUDED.created_at END,
+                updated_at = now()
+            WHERE r.namespace = EXCLUDED.namespace AND r.kind <> 'kv'
+              AND ((r.content, r.kind, r.source, r.expires_at, r.propagation, r.pin\(embedding ? ", r.embedding" : ""))
+                    IS DISTINCT FROM (EXCLUDED.content, EXCLUDED.kind, EXCLUDED.source, EXCLUDED.expires_at, EXCLUDED.propagation, EXCLUDED.pin\(embedding ? ", EXCLUDED.embedding" : ""))
+                   OR ($10::timestamptz IS NOT NULL AND r.created_at <> $10::timestamptz))
+            RETURNING id, (xmax = 0) AS inserted
+            """
+    }
 
-    static func commitParameters(_ namespace: String, _ write: MemoryWrite) throws -> [any PostgresEncodable] {
-        [
+    func commitParameters(_ namespace: String, _ write: MemoryWrite) throws -> [any PostgresEncodable] {
+        var parameters: [any PostgresEncodable] = [
             namespace, NamespaceKind.inferred(from: namespace).rawValue, write.id?.lowercased(), write.content,
-            write.kind.rawValue, write.source.rawValue, write.expiresAt, try json(write.propagation), write.pin ?? false,
+            write.kind.rawValue, write.source.rawValue, write.expiresAt, try Self.json(write.propagation), write.pin ?? false,
             write.createdAt,
         ]
+        if embeddingDimensions != nil { parameters.append(write.embedding.map(PostgresVector.init)) }
+        return parameters
     }
 
     /// Why a commit returned no row: the namespace expired (404), the id lives in another
@@ -219,51 +230,6 @@ public struct MemoryStore: Sendable {
     }
 
     // MARK: - Reading
-
-    /// Search with deterministic, pin-aware ordering in every mode: pinned first, then
-    /// score, then newest, then id. Full-text for queries of 2+ characters, substring for
-    /// one character (wildcards escaped), listing otherwise. K/V entries only when asked
-    /// for by kind, so v1 clients never see them in recall.
-    public func search(_ request: SearchRequest) async throws(ContractError) -> [Memory] {
-        try await mapped {
-            let kinds = (request.kinds?.isEmpty == false ? request.kinds! : [.fact, .summary, .checkpoint]).map(\.rawValue)
-            let query = String((request.query ?? "").drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
-            let base = "r.namespace = ANY($1::text[]) AND r.kind = ANY($2::text[]) AND \(Self.liveMemory) AND \(Self.liveNamespace)"
-            let result: PostgresResult
-            if query.count >= 2 {
-                result = try await pool.query("""
-                    SELECT \(Self.memoryColumns), ts_rank(content_tsv, q)::float8 AS score
-                    FROM memory_plugin.memory_records r, websearch_to_tsquery('english', $3) q
-                    WHERE \(base) AND content_tsv @@ q
-                    ORDER BY pin DESC, score DESC, created_at DESC, id DESC
-                    LIMIT $4
-                    """, [request.namespaces, kinds, query, request.effectiveLimit])
-            } else if query.count == 1 {
-                result = try await pool.query("""
-                    SELECT \(Self.memoryColumns), NULL::float8 AS score
-                    FROM memory_plugin.memory_records r
-                    WHERE \(base) AND content ILIKE '%' || $3 || '%' ESCAPE '\\'
-                    ORDER BY pin DESC, created_at DESC, id DESC
-                    LIMIT $4
-                    """, [request.namespaces, kinds, Self.escapeLike(query), request.effectiveLimit])
-            } else {
-                // Per namespace, the listing index yields rows already in order, so each
-                // side reads at most `limit` rows however large the namespace grows.
-                result = try await pool.query("""
-                    SELECT * FROM unnest($1::text[]) AS ns(name) CROSS JOIN LATERAL (
-                        SELECT \(Self.memoryColumns), NULL::float8 AS score
-                        FROM memory_plugin.memory_records r
-                        WHERE r.namespace = ns.name AND r.kind = ANY($2::text[]) AND \(Self.liveMemory) AND \(Self.liveNamespace)
-                        ORDER BY pin DESC, created_at DESC, id DESC
-                        LIMIT $3
-                    ) r
-                    ORDER BY pin DESC, created_at DESC, id DESC
-                    LIMIT $3
-                    """, [Array(Set(request.namespaces)), kinds, request.effectiveLimit])
-            }
-            return try result.rows.map(Self.memory)
-        }
-    }
 
     /// Every live memory of a namespace, oldest first, `limit` at a time; the cursor is
     /// opaque to clients (created_at and id of the last row).

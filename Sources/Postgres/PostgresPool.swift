@@ -19,6 +19,9 @@ public final class PostgresPool: Sendable {
         public var statementTimeout: Duration?
         public var connectTimeoutSeconds: Int
         public var applicationName: String
+        /// Session settings (`set_config`) applied to every new connection, e.g. extension
+        /// options such as `hnsw.iterative_scan`; placeholders are fine before the extension loads.
+        public var sessionSettings: [String: String]
 
         public init(
             conninfo: String,
@@ -26,7 +29,8 @@ public final class PostgresPool: Sendable {
             acquireTimeout: Duration = .seconds(5),
             statementTimeout: Duration? = nil,
             connectTimeoutSeconds: Int = 5,
-            applicationName: String = "molecule-tenant"
+            applicationName: String = "molecule-tenant",
+            sessionSettings: [String: String] = [:]
         ) {
             self.conninfo = conninfo
             self.maxConnections = max(1, maxConnections)
@@ -34,6 +38,7 @@ public final class PostgresPool: Sendable {
             self.statementTimeout = statementTimeout
             self.connectTimeoutSeconds = max(2, connectTimeoutSeconds)
             self.applicationName = applicationName
+            self.sessionSettings = sessionSettings
         }
     }
 
@@ -183,6 +188,9 @@ public final class PostgresPool: Sendable {
             )
             if let timeout = configuration.statementTimeout {
                 try connection.setStatementTimeout(milliseconds: timeout.wholeMilliseconds)
+            }
+            for (name, value) in configuration.sessionSettings.sorted(by: { $0.key < $1.key }) {
+                _ = try connection.query("SELECT set_config($1, $2, false)", [name, value])
             }
             return connection
         }

@@ -32,7 +32,8 @@ struct MemoryPluginCommand: AsyncParsableCommand {
             port: port,
             skipMigrate: try environment.bool("MEMORY_PLUGIN_SKIP_MIGRATE") ?? false,
             poolSize: poolSize,
-            janitorInterval: try environment.duration("MEMORY_PLUGIN_JANITOR_INTERVAL") ?? .seconds(60)
+            janitorInterval: try environment.duration("MEMORY_PLUGIN_JANITOR_INTERVAL") ?? .seconds(60),
+            embeddingDimensions: try environment.int("MEMORY_PLUGIN_EMBEDDING_DIMS") ?? 1536
         )
         try await MemoryPluginServer.run(configuration, logger: context.logger)
     }

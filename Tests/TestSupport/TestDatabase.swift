@@ -16,13 +16,14 @@ public enum TestPostgres {
 
     /// Creates an empty database and returns its URL. Names are random, so parallel
     /// tests and re-runs never collide.
-    public static func createDatabase(_ label: String = "t") async throws -> TestDatabaseHandle {
+    public static func createDatabase(_ label: String = "t", on server: String? = nil) async throws -> TestDatabaseHandle {
+        let adminURL = server ?? adminURL
         let name = "mt_\(label.lowercased().filter { $0.isLetter || $0.isNumber })_\(UUID().uuidString.prefix(8).lowercased())"
         let admin = try PostgresConnection.connect(adminURL)
         defer { admin.close() }
         // CREATE DATABASE takes no parameters; the name is built only from [a-z0-9_] above.
         try admin.simpleQuery("CREATE DATABASE \(name)")
-        return TestDatabaseHandle(name: name, url: url(adminURL, database: name))
+        return TestDatabaseHandle(name: name, url: url(adminURL, database: name), adminURL: adminURL)
     }
 
     /// `postgres://user@host:port/db?x` with the database replaced.
@@ -39,13 +40,15 @@ public enum TestPostgres {
 public struct TestDatabaseHandle: Sendable {
     public let name: String
     public let url: String
+    /// The server's admin URL the database was created through, and is dropped through.
+    public let adminURL: String
 
     public func pool(maxConnections: Int = 4, acquireTimeout: Duration = .seconds(5), statementTimeout: Duration? = nil) -> PostgresPool {
         PostgresPool(.init(conninfo: url, maxConnections: maxConnections, acquireTimeout: acquireTimeout, statementTimeout: statementTimeout))
     }
 
     public func drop() {
-        guard let admin = try? PostgresConnection.connect(TestPostgres.adminURL) else { return }
+        guard let admin = try? PostgresConnection.connect(adminURL) else { return }
         defer { admin.close() }
         _ = try? admin.simpleQuery("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     }
@@ -55,9 +58,10 @@ public struct TestDatabaseHandle: Sendable {
 public func withTestDatabase<T>(
     _ label: String = "t",
     maxConnections: Int = 4,
+    on server: String? = nil,
     _ body: (TestDatabaseHandle, PostgresPool) async throws -> T
 ) async throws -> T {
-    let database = try await TestPostgres.createDatabase(label)
+    let database = try await TestPostgres.createDatabase(label, on: server)
     let pool = database.pool(maxConnections: maxConnections)
     do {
         let value = try await body(database, pool)

@@ -69,9 +69,12 @@ pg_isready -q -h 127.0.0.1 -p "$PORT" || { journalctl -u postgresql@17-main --no
 # As the superuser over the socket (peer auth). :'pass' makes psql quote the password.
 PGOPTIONS='-c client_min_messages=warning' runuser -u postgres -- psql -X -q -p "$PORT" -v ON_ERROR_STOP=1 -v pass="$PASS" <<'SQL'
 SELECT 'CREATE ROLE molecule' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'molecule') \gexec
-ALTER ROLE molecule WITH LOGIN PASSWORD :'pass';
+ALTER ROLE molecule WITH LOGIN CREATEDB PASSWORD :'pass';
 SELECT 'CREATE DATABASE molecule_test OWNER molecule'
   WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'molecule_test') \gexec
+-- Databases the tests create (as molecule, CREATEDB) inherit the extension from template1.
+\c template1
+CREATE EXTENSION IF NOT EXISTS vector;
 \c molecule_test
 CREATE EXTENSION IF NOT EXISTS vector;
 SQL

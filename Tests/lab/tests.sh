@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The lab part of the suite (Tests/run.sh calls it after `swift test`): boots the
+# fresh-host lab with PostgreSQL 17 + pgvector and runs the tests that need it.
+# Needs root (the lab is a debootstrap root under its own namespaces). The lab is
+# stopped again afterwards unless LAB_KEEP=1.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+say() { echo "lab tests: $*" >&2; }
+
+url_line=$(bash Tests/lab/pgvector.sh up | tail -n 1)
+case $url_line in
+  LAB_PGVECTOR_URL=*) export "$url_line" ;;
+  *) say "pgvector.sh up did not print LAB_PGVECTOR_URL"; exit 1 ;;
+esac
+[ "${LAB_KEEP:-0}" = 1 ] || trap 'bash Tests/lab/pgvector.sh down >/dev/null 2>&1 || true' EXIT
+
+say "pgvector tests against the lab's PostgreSQL"
+swift test --skip-build --filter "EmbeddingTests"
