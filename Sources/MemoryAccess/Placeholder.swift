@@ -1,2 +1,0 @@
-// Namespace access rules and the memory redactor land here (server issue).
-enum MemoryAccessModule {}

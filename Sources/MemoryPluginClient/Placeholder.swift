@@ -1,2 +1,0 @@
-// The plugin client lands here (server issue).
-enum MemoryPluginClientModule {}
