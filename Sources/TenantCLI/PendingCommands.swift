@@ -7,22 +7,6 @@ private func notAvailable(_ command: String) -> CLIFailure {
     CLIFailure("`\(command)` is not available yet in this build")
 }
 
-struct ServerCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "server",
-        abstract: "Run the tenant API that agent workspaces talk to (PORT, default 8080).",
-        discussion: """
-            Waits for the memory plugin's health (MEMORY_PLUGIN_URL) before serving, unless \
-            MEMORY_PLUGIN_REQUIRED=0.
-
-            Example:
-              DATABASE_URL=postgres:///molecule REDIS_URL=redis://127.0.0.1:6379/0 molecule-tenant server
-            """
-    )
-    @OptionGroup var global: GlobalOptions
-    func run() async throws { throw notAvailable("server") }
-}
-
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",

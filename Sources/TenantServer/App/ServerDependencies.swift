@@ -1,0 +1,16 @@
+import Postgres
+import RedisClient
+
+/// What the route collections share: the stores, the authenticator, liveness and
+/// the bits of configuration routes need. Built once at boot.
+struct ServerDependencies: Sendable {
+    let pool: PostgresPool
+    let redis: RedisClient
+    let authenticator: Authenticator
+    let workspaces: WorkspaceStore
+    let tokens: WorkspaceTokenStore
+    let liveness: LivenessTracker
+    let activity: ActivityStore
+    let urlGuard: AgentURLGuard
+    let publicURL: String?
+}

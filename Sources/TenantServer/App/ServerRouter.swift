@@ -1,0 +1,24 @@
+import Hummingbird
+
+/// Assembles the router: middleware outermost first (request id, security headers,
+/// error bodies and logging, CORS, rate limit), then every route collection.
+enum ServerRouter {
+    static func make(
+        _ dependencies: ServerDependencies, configuration: TenantServerConfiguration, metrics: ServerMetrics
+    ) -> Router<TenantRequestContext> {
+        let router = Router(context: TenantRequestContext.self)
+        router.middlewares.add(RequestIDMiddleware())
+        router.middlewares.add(SecurityHeadersMiddleware())
+        router.middlewares.add(ErrorResponseMiddleware(metrics: metrics))
+        router.middlewares.add(CORSPolicyMiddleware(allowedOrigins: Set(configuration.corsOrigins), publicURL: configuration.publicURL))
+        router.middlewares.add(RateLimitMiddleware(redis: dependencies.redis, limitPerMinute: configuration.rateLimitPerMinute))
+        OperationsRoutes(pool: dependencies.pool, redis: dependencies.redis, metrics: metrics,
+                         memoryPluginHealthy: configuration.memoryPluginHealthy).register(on: router)
+        WorkspaceRoutes(dependencies: dependencies).register(on: router)
+        TokenRoutes(dependencies: dependencies).register(on: router)
+        RegistryRoutes(dependencies: dependencies).register(on: router)
+        DiscoveryRoutes(dependencies: dependencies, directory: PeerDirectory(pool: dependencies.pool)).register(on: router)
+        ActivityRoutes(dependencies: dependencies).register(on: router)
+        return router
+    }
+}

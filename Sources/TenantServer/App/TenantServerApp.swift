@@ -1,0 +1,117 @@
+import Hummingbird
+import Logging
+import Migrations
+import Postgres
+import RedisClient
+import ServiceLifecycle
+import UnixSignals
+
+/// Boots the tenant API: waits for the database with backoff, applies server
+/// migrations under the advisory lock (unless `skipMigrate`), waits for the memory
+/// plugin (or runs degraded), and returns the HTTP server plus the liveness watcher
+/// as one `Service` that drains on graceful shutdown.
+public enum TenantServerApp {
+    /// Runs the server alone with its own signal handling (the `server` command).
+    public static func run(_ configuration: TenantServerConfiguration, logger: Logger) async throws {
+        let service = try await makeService(configuration, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: service)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        try await group.run()
+    }
+
+    /// Prepares everything and returns the server as a `Service`, so `run` can group it
+    /// with the memory plugin. Throws `TenantServerBootError` for problems the operator
+    /// must fix; database connection problems are retried, not thrown.
+    public static func makeService(_ configuration: TenantServerConfiguration, logger: Logger) async throws -> any Service {
+        let redisConfiguration: RedisConfiguration
+        do {
+            redisConfiguration = try RedisConfiguration(url: configuration.redisURL, password: configuration.redisPassword)
+        } catch {
+            throw TenantServerBootError.invalidRedisURL("\(error)")
+        }
+        let pool = PostgresPool(.init(conninfo: configuration.databaseURL, maxConnections: configuration.databasePoolSize,
+                                      acquireTimeout: .seconds(2), statementTimeout: .seconds(10)), logger: logger)
+        let redis: RedisClient
+        do {
+            redis = try RedisClient(configuration: redisConfiguration, logger: logger)
+            try await prepareDatabase(pool, configuration, logger)
+            try await waitForMemoryPlugin(configuration, logger)
+        } catch {
+            await pool.shutdown()
+            throw error
+        }
+        do {
+            _ = try await redis.ping()
+        } catch {
+            logger.warning("redis is not reachable yet; liveness and rate limits resume when it is", metadata: ["error": "\(error)"])
+        }
+        let tokens = WorkspaceTokenStore(pool: pool)
+        let liveness = LivenessTracker(pool: pool, redis: redis, ttlSeconds: configuration.livenessTTLSeconds)
+        let dependencies = ServerDependencies(
+            pool: pool, redis: redis,
+            authenticator: Authenticator(pool: pool, adminToken: configuration.adminToken, tokens: tokens),
+            workspaces: WorkspaceStore(pool: pool), tokens: tokens, liveness: liveness, activity: ActivityStore(pool: pool),
+            urlGuard: AgentURLGuard(allowedHosts: Set(configuration.trustedAgentHosts.map { $0.lowercased() })),
+            publicURL: configuration.publicURL)
+        if configuration.adminToken == nil {
+            logger.notice("ADMIN_TOKEN is not set: admin routes accept only org tokens")
+        }
+        let metrics = ServerMetrics()
+        let router = ServerRouter.make(dependencies, configuration: configuration, metrics: metrics)
+        let address = "\(configuration.host):\(configuration.port)"
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            onServerRunning: { _ in logger.notice("tenant server listening", metadata: ["address": "\(address)"]) },
+            logger: logger
+        )
+        let watcher = LivenessWatcher(
+            tracker: liveness, subscriber: redis.makeSubscriber(), database: redisConfiguration.database,
+            sweepInterval: configuration.livenessSweepInterval, logger: logger)
+        return TenantServerService(app: app, watcher: watcher, pool: pool, redis: redis)
+    }
+
+    /// Retries with backoff (0.25 s doubling to 5 s) while PostgreSQL is starting.
+    static func prepareDatabase(_ pool: PostgresPool, _ configuration: TenantServerConfiguration, _ logger: Logger) async throws {
+        var delay = Duration.milliseconds(250)
+        while true {
+            do {
+                if configuration.skipMigrate {
+                    try await pool.query("SELECT 1")
+                } else {
+                    try await MigrationRunner(pool: pool, logger: logger).up(.server)
+                }
+                return
+            } catch let error as PostgresError where error.isConnectionProblem {
+                logger.warning("waiting for the database", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+
+    /// DESIGN section 5: the server starts only once the plugin is healthy, unless
+    /// it is not required, in which case it runs degraded and `/health` says so.
+    static func waitForMemoryPlugin(_ configuration: TenantServerConfiguration, _ logger: Logger) async throws {
+        let deadline = ContinuousClock.now + configuration.memoryPluginBootWait
+        var announced = false
+        while true {
+            if await configuration.memoryPluginHealthy() { return }
+            if ContinuousClock.now >= deadline { break }
+            if !announced {
+                logger.notice("waiting for the memory plugin", metadata: ["url": "\(configuration.memoryPluginURL)"])
+                announced = true
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        guard configuration.memoryPluginRequired else {
+            logger.warning("memory plugin unavailable; running degraded (MEMORY_PLUGIN_REQUIRED=0)",
+                           metadata: ["url": "\(configuration.memoryPluginURL)"])
+            return
+        }
+        throw TenantServerBootError.memoryPluginUnavailable(url: configuration.memoryPluginURL, waited: configuration.memoryPluginBootWait)
+    }
+}

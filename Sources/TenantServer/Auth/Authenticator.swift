@@ -1,0 +1,65 @@
+import Hummingbird
+import Postgres
+import TenantCrypto
+
+/// Who may call what. Admin routes accept only ADMIN_TOKEN (constant-time compare)
+/// or a live org token; with neither configured they answer 401 (fail closed).
+/// Workspace routes accept the workspace's own token, or an admin credential.
+/// Every refusal is 401, as the reference answers, so a caller cannot tell a wrong
+/// token from a token of another workspace. A database failure during a lookup is
+/// 503, never an accidental pass.
+struct Authenticator: Sendable {
+    let pool: PostgresPool
+    let adminToken: String?
+    let tokens: WorkspaceTokenStore
+
+    enum Caller: Sendable, Equatable {
+        case admin
+        case workspace(String)
+    }
+
+    func requireAdmin(_ request: Request) async throws {
+        guard let token = BearerToken.from(request) else { throw APIError.unauthorized("admin auth required") }
+        guard try await isAdmin(token) else { throw APIError.unauthorized("invalid admin auth token") }
+    }
+
+    /// The caller of a `/workspaces/:id/...` route: admin, or the workspace itself.
+    @discardableResult
+    func requireWorkspace(_ request: Request, _ workspaceID: String) async throws -> Caller {
+        guard let token = BearerToken.from(request) else { throw APIError.unauthorized("missing workspace auth token") }
+        if try await isAdmin(token) { return .admin }
+        guard try await lookup({ try await tokens.workspace(owning: token) }) == workspaceID else {
+            throw APIError.unauthorized("invalid workspace auth token")
+        }
+        return .workspace(workspaceID)
+    }
+
+    /// For registry calls: the bearer must be a live token of exactly this workspace.
+    func requireWorkspaceToken(_ request: Request, _ workspaceID: String) async throws {
+        guard let token = BearerToken.from(request) else { throw APIError.unauthorized("missing workspace auth token") }
+        guard try await lookup({ try await tokens.workspace(owning: token) }) == workspaceID else {
+            throw APIError.unauthorized("invalid workspace auth token")
+        }
+    }
+
+    func isAdmin(_ token: String) async throws -> Bool {
+        if let adminToken, constantTimeEquals(Array(token.utf8), Array(adminToken.utf8)) { return true }
+        return try await lookup { try await isLiveOrgToken(token) }
+    }
+
+    private func isLiveOrgToken(_ token: String) async throws -> Bool {
+        let result = try await pool.query("""
+            UPDATE public.org_api_tokens SET last_used_at = now()
+            WHERE token_hash = $1 AND revoked_at IS NULL RETURNING id
+            """, [PostgresBytes(SHA256Token.hash(token))])
+        return !result.isEmpty
+    }
+
+    private func lookup<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as PostgresError {
+            throw error.isConnectionProblem ? APIError.unavailable("platform datastore unavailable; retry shortly") : error
+        }
+    }
+}

@@ -1,2 +1,0 @@
-// The tenant API lands here (server issue).
-enum TenantServerModule {}

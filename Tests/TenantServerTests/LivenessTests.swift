@@ -1,0 +1,38 @@
+import Foundation
+import TestSupport
+import Testing
+
+@Suite("Liveness")
+struct LivenessTests {
+    @Test func aSilentAgentIsMarkedOfflineAfterTheTTLAndHeartbeatsBringItBack() async throws {
+        let server = try await RunningServer(extra: ["LIVENESS_TTL_SECONDS": "2"])
+        let id = try server.createWorkspace("sleepy")
+        let token = try server.registerPoll(id)
+        #expect(try server.send("GET", "/workspaces/\(id)").object()["status"] as? String == "online")
+
+        let started = ContinuousClock.now
+        var status = ""
+        while ContinuousClock.now - started < .seconds(15) {
+            status = try server.send("GET", "/workspaces/\(id)").object()["status"] as? String ?? ""
+            if status == "offline" { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(status == "offline")
+        #expect(ContinuousClock.now - started < .seconds(10))
+
+        let beat = try server.send("POST", "/registry/heartbeat", #"{"workspace_id":"\#(id)"}"#, token: token)
+        #expect(try beat.object()["workspace_status"] as? String == "online")
+        #expect(try server.send("GET", "/workspaces/\(id)").object()["status"] as? String == "online")
+    }
+
+    @Test func heartbeatsWithinTheTTLKeepTheAgentOnline() async throws {
+        let server = try await RunningServer(extra: ["LIVENESS_TTL_SECONDS": "2"])
+        let id = try server.createWorkspace("busy")
+        let token = try server.registerPoll(id)
+        for _ in 0..<8 {
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try server.send("POST", "/registry/heartbeat", #"{"workspace_id":"\#(id)"}"#, token: token).status == 200)
+        }
+        #expect(try server.send("GET", "/workspaces/\(id)").object()["status"] as? String == "online")
+    }
+}
