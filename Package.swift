@@ -169,6 +169,10 @@ let package = Package(
         .target(
             name: "EmbeddedServices",
             dependencies: [
+                "Postgres",
+                "TenantConfig",
+                "TenantCrypto",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -7,22 +7,6 @@ private func notAvailable(_ command: String) -> CLIFailure {
     CLIFailure("`\(command)` is not available yet in this build")
 }
 
-struct RunCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "run",
-        abstract: "Supervise the memory plugin and the server in one process tree.",
-        discussion: """
-            With --embedded DIR, also starts a private PostgreSQL and Redis under DIR.
-
-            Example:
-              molecule-tenant run --embedded ./.tenant
-            """
-    )
-    @OptionGroup var global: GlobalOptions
-    @Option(help: ArgumentHelp("Run PostgreSQL and Redis of our own under DIR.", valueName: "DIR")) var embedded: String?
-    func run() async throws { throw notAvailable("run") }
-}
-
 struct BackfillCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backfill",
