@@ -265,7 +265,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MemoryPluginTests",
-            dependencies: ["MemoryContract", "TestSupport"],
+            dependencies: ["MemoryContract", "Postgres", "Timestamps", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
