@@ -97,7 +97,7 @@ public struct MemoryStore: Sendable {
         if write.kind == .kv {
             return try await commitKeyValue(namespace, NamespaceKind.inferred(from: namespace).rawValue, write, try Self.json(write.propagation), session)
         }
-        let result = try await session.query(commitSQL, try commitParameters(namespace, write))
+        let result = try await session.query(prepared: commitSQL, try commitParameters(namespace, write))
         if let row = result.first {
             return MemoryWriteResponse(id: try row.decode(String.self, "id"), namespace: namespace)
         }

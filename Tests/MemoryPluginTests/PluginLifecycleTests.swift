@@ -115,20 +115,34 @@ struct PluginLifecycleTests {
         // Hold the table so the next commit is still running when SIGTERM arrives.
         let pool = database.pool(maxConnections: 1)
         let locked = Mutex(false)
+        let release = Mutex(false)
         let holder = Task {
             try await pool.transaction { session in
                 _ = try await session.query("LOCK TABLE memory_plugin.memory_records IN ACCESS EXCLUSIVE MODE")
                 locked.withLock { $0 = true }
-                try await Task.sleep(for: .seconds(2))
+                // Released by the test once SIGTERM is sent (30 s at most).
+                for _ in 0..<1500 where !release.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
             }
         }
         while !locked.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
         let inFlight = Task.detached {
             try plugin.send("POST", "/v1/namespaces/workspace:drain/memories", #"{"content":"in flight","kind":"fact","source":"agent"}"#)
         }
-        try await Task.sleep(for: .milliseconds(500))
+        // SIGTERM only once the commit is really waiting on the lock inside PostgreSQL.
+        let watcher = database.pool(maxConnections: 1)
+        var waiting = 0
+        for _ in 0..<200 where waiting == 0 {
+            try await Task.sleep(for: .milliseconds(25))
+            waiting = try await watcher.query(
+                "SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )[0].decode(Int.self, at: 0)
+        }
+        await watcher.shutdown()
+        #expect(waiting >= 1, "the commit never reached the lock")
         let signalled = ContinuousClock.now
         plugin.process.signal(SIGTERM)
+        try await Task.sleep(for: .milliseconds(300))
+        release.withLock { $0 = true }
 
         try await holder.value
         await pool.shutdown()
