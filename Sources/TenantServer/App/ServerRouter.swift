@@ -13,7 +13,7 @@ enum ServerRouter {
         router.middlewares.add(CORSPolicyMiddleware(allowedOrigins: Set(configuration.corsOrigins), publicURL: configuration.publicURL))
         router.middlewares.add(RateLimitMiddleware(redis: dependencies.redis, limitPerMinute: configuration.rateLimitPerMinute))
         OperationsRoutes(pool: dependencies.pool, redis: dependencies.redis, metrics: metrics,
-                         memoryPluginHealthy: configuration.memoryPluginHealthy).register(on: router)
+                         memoryPlugin: dependencies.memoryPlugin).register(on: router)
         WorkspaceRoutes(dependencies: dependencies).register(on: router)
         TokenRoutes(dependencies: dependencies).register(on: router)
         RegistryRoutes(dependencies: dependencies).register(on: router)
