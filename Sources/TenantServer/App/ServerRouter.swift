@@ -20,6 +20,7 @@ enum ServerRouter {
         DiscoveryRoutes(dependencies: dependencies, directory: PeerDirectory(pool: dependencies.pool)).register(on: router)
         ActivityRoutes(dependencies: dependencies).register(on: router)
         MemoryRoutes(dependencies: dependencies).register(on: router)
+        MCPRoutes(dependencies: dependencies).register(on: router)
         return router
     }
 }
