@@ -1,4 +1,5 @@
 import Hummingbird
+import MemoryPluginClient
 import Postgres
 import RedisClient
 import ServiceLifecycle
@@ -11,6 +12,7 @@ struct TenantServerService: Service {
     let watcher: LivenessWatcher
     let pool: PostgresPool
     let redis: RedisClient
+    let memoryPlugin: MemoryPluginClient
 
     func run() async throws {
         let watching = Task { await watcher.run() }
@@ -29,6 +31,7 @@ struct TenantServerService: Service {
         await watcher.subscriber.shutdown()
         await watching.value
         await redis.shutdown()
+        await memoryPlugin.shutdown()
         await pool.shutdown()
     }
 }
