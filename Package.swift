@@ -165,6 +165,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `backfill`: legacy memory tables into the plugin (DESIGN section 11).
+        .target(
+            name: "Backfill",
+            dependencies: [
+                "MemoryContract", "MemoryPluginClient", "MemoryAccess", "Postgres", "TenantCrypto", "TenantLogging", "Timestamps",
+            ],
+            swiftSettings: swiftSettings
+        ),
         // `run --embedded`: a private PostgreSQL and Redis as child processes.
         .target(
             name: "EmbeddedServices",
@@ -191,6 +199,8 @@ let package = Package(
                 "MemoryPlugin",
                 "TenantServer",
                 "EmbeddedServices",
+                "Backfill",
+                "MemoryPluginClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -281,6 +291,11 @@ let package = Package(
         .testTarget(
             name: "TenantServerTests",
             dependencies: ["TenantServer", "MemoryContract", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "BackfillTests",
+            dependencies: ["Backfill", "MemoryContract", "Postgres", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

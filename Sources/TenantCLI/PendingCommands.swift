@@ -7,28 +7,6 @@ private func notAvailable(_ command: String) -> CLIFailure {
     CLIFailure("`\(command)` is not available yet in this build")
 }
 
-struct BackfillCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "backfill",
-        abstract: "Copy a legacy tenant's memories (agent_memories, workspace_memory) into the memory plugin.",
-        discussion: """
-            Examples:
-              molecule-tenant backfill --dry-run
-              molecule-tenant backfill --apply --batch-size 1000
-              molecule-tenant backfill --verify
-            """
-    )
-    @OptionGroup var global: GlobalOptions
-    @Flag(help: "Report what --apply would do; write nothing.") var dryRun = false
-    @Flag(help: "Copy the rows.") var apply = false
-    @Flag(help: "Check every legacy row against the plugin.") var verify = false
-    @Option(help: "Verify only N workspaces.") var verifySample: Int?
-    @Option(help: "Only this workspace.") var workspace: String?
-    @Option(help: "Rows per batch.") var batchSize: Int = 1000
-    @Option(help: "Stop after N rows.") var limit: Int?
-    func run() async throws { throw notAvailable("backfill") }
-}
-
 struct InstallCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "install",
