@@ -187,6 +187,7 @@ let package = Package(
                 "MemoryPlugin",
                 "TenantServer",
                 "EmbeddedServices",
+                "TenantCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

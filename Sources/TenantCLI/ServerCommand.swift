@@ -1,6 +1,7 @@
 import ArgumentParser
 import Postgres
 import TenantConfig
+import TenantCrypto
 import TenantServer
 
 struct ServerCommand: AsyncParsableCommand {
@@ -64,7 +65,8 @@ struct ServerCommand: AsyncParsableCommand {
             memoryPluginURL: pluginURL,
             memoryPluginRequired: try environment.bool("MEMORY_PLUGIN_REQUIRED") ?? true,
             memoryPluginBootWait: try environment.duration("MEMORY_PLUGIN_BOOT_WAIT") ?? .seconds(30),
-            memoryPluginHealthy: { await PluginHealthProbe.isHealthy(baseURL: pluginURL, timeout: probeTimeout) }
+            memoryPluginHealthy: { await PluginHealthProbe.isHealthy(baseURL: pluginURL, timeout: probeTimeout) },
+            secretsEncryptionKey: try SecretsKeySetting.optional(environment)
         )
     }
 }

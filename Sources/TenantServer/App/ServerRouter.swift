@@ -19,6 +19,7 @@ enum ServerRouter {
         RegistryRoutes(dependencies: dependencies).register(on: router)
         DiscoveryRoutes(dependencies: dependencies, directory: PeerDirectory(pool: dependencies.pool)).register(on: router)
         ActivityRoutes(dependencies: dependencies).register(on: router)
+        SecretRoutes(dependencies: dependencies, key: configuration.secretsEncryptionKey).register(on: router)
         return router
     }
 }

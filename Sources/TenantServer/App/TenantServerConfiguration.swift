@@ -1,3 +1,5 @@
+import TenantCrypto
+
 /// Everything `molecule-tenant server` needs, resolved from configuration
 /// (DESIGN section 3). Build it in the command layer; `TenantServerApp` does the rest.
 public struct TenantServerConfiguration: Sendable {
@@ -36,6 +38,8 @@ public struct TenantServerConfiguration: Sendable {
     public var memoryPluginHealthy: @Sendable () async -> Bool
     /// Push URLs on these hosts skip the SSRF guard (tests, trusted internal agents).
     public var trustedAgentHosts: Set<String>
+    /// `SECRETS_ENCRYPTION_KEY`; nil leaves the secret routes answering 503 until it is set.
+    public var secretsEncryptionKey: SecretsEncryptionKey?
 
     public init(
         host: String = "0.0.0.0",
@@ -55,7 +59,8 @@ public struct TenantServerConfiguration: Sendable {
         memoryPluginRequired: Bool = true,
         memoryPluginBootWait: Duration = .seconds(30),
         memoryPluginHealthy: @escaping @Sendable () async -> Bool,
-        trustedAgentHosts: Set<String> = []
+        trustedAgentHosts: Set<String> = [],
+        secretsEncryptionKey: SecretsEncryptionKey? = nil
     ) {
         self.host = host
         self.port = port
@@ -75,5 +80,6 @@ public struct TenantServerConfiguration: Sendable {
         self.memoryPluginBootWait = memoryPluginBootWait
         self.memoryPluginHealthy = memoryPluginHealthy
         self.trustedAgentHosts = trustedAgentHosts
+        self.secretsEncryptionKey = secretsEncryptionKey
     }
 }
