@@ -66,7 +66,8 @@ struct ServerCommand: AsyncParsableCommand {
             memoryPluginRequired: try environment.bool("MEMORY_PLUGIN_REQUIRED") ?? true,
             memoryPluginBootWait: try environment.duration("MEMORY_PLUGIN_BOOT_WAIT") ?? .seconds(30),
             memoryPluginHealthy: { await PluginHealthProbe.isHealthy(baseURL: pluginURL, timeout: probeTimeout) },
-            secretsEncryptionKey: try SecretsKeySetting.optional(environment)
+            secretsEncryptionKey: try SecretsKeySetting.optional(environment),
+            eventKeepAliveInterval: .seconds(max(try environment.int("SSE_KEEPALIVE_SECONDS") ?? 15, 1))
         )
     }
 }

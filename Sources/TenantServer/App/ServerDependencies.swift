@@ -13,4 +13,5 @@ struct ServerDependencies: Sendable {
     let activity: ActivityStore
     let urlGuard: AgentURLGuard
     let publicURL: String?
+    let events: EventBus
 }

@@ -20,6 +20,8 @@ enum ServerRouter {
         DiscoveryRoutes(dependencies: dependencies, directory: PeerDirectory(pool: dependencies.pool)).register(on: router)
         ActivityRoutes(dependencies: dependencies).register(on: router)
         SecretRoutes(dependencies: dependencies, key: configuration.secretsEncryptionKey).register(on: router)
+        EventStreamRoutes(dependencies: dependencies).register(on: router)
+        UserMessageRoutes(dependencies: dependencies).register(on: router)
         return router
     }
 }

@@ -40,6 +40,8 @@ public struct TenantServerConfiguration: Sendable {
     public var trustedAgentHosts: Set<String>
     /// `SECRETS_ENCRYPTION_KEY`; nil leaves the secret routes answering 503 until it is set.
     public var secretsEncryptionKey: SecretsEncryptionKey?
+    /// `SSE_KEEPALIVE_SECONDS` (default 15): how often idle event streams get a keep-alive.
+    public var eventKeepAliveInterval: Duration
 
     public init(
         host: String = "0.0.0.0",
@@ -60,7 +62,8 @@ public struct TenantServerConfiguration: Sendable {
         memoryPluginBootWait: Duration = .seconds(30),
         memoryPluginHealthy: @escaping @Sendable () async -> Bool,
         trustedAgentHosts: Set<String> = [],
-        secretsEncryptionKey: SecretsEncryptionKey? = nil
+        secretsEncryptionKey: SecretsEncryptionKey? = nil,
+        eventKeepAliveInterval: Duration = .seconds(15)
     ) {
         self.host = host
         self.port = port
@@ -81,5 +84,6 @@ public struct TenantServerConfiguration: Sendable {
         self.memoryPluginHealthy = memoryPluginHealthy
         self.trustedAgentHosts = trustedAgentHosts
         self.secretsEncryptionKey = secretsEncryptionKey
+        self.eventKeepAliveInterval = eventKeepAliveInterval
     }
 }
