@@ -201,6 +201,7 @@ let package = Package(
                 "EmbeddedServices",
                 "Backfill",
                 "MemoryPluginClient",
+                "TenantCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

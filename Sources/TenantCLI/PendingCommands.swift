@@ -110,20 +110,3 @@ struct ConfigCommand: AsyncParsableCommand {
         func run() async throws { throw notAvailable("config sync") }
     }
 }
-
-struct SecretsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "secrets",
-        abstract: "Manage encrypted workspace secrets.",
-        subcommands: [RotateKey.self]
-    )
-
-    struct RotateKey: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "rotate-key",
-            abstract: "Re-encrypt every stored secret under a new SECRETS_ENCRYPTION_KEY."
-        )
-        @OptionGroup var global: GlobalOptions
-        func run() async throws { throw notAvailable("secrets rotate-key") }
-    }
-}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Postgres
 import TenantConfig
+import TenantCrypto
 import TenantServer
 
 struct ServerCommand: AsyncParsableCommand {
@@ -66,7 +67,9 @@ struct ServerCommand: AsyncParsableCommand {
             memoryPluginURL: pluginURL,
             memoryPluginTimeout: pluginTimeout,
             memoryPluginRequired: try environment.bool("MEMORY_PLUGIN_REQUIRED") ?? true,
-            memoryPluginBootWait: try environment.duration("MEMORY_PLUGIN_BOOT_WAIT") ?? .seconds(30)
+            memoryPluginBootWait: try environment.duration("MEMORY_PLUGIN_BOOT_WAIT") ?? .seconds(30),
+            secretsEncryptionKey: try SecretsKeySetting.optional(environment),
+            eventKeepAliveInterval: .seconds(max(try environment.int("SSE_KEEPALIVE_SECONDS") ?? 15, 1))
         )
     }
 }

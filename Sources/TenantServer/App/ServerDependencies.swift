@@ -16,4 +16,5 @@ struct ServerDependencies: Sendable {
     let publicURL: String?
     /// The memory plugin: the only store of agent memory (DESIGN section 1).
     let memoryPlugin: MemoryPluginClient
+    let events: EventBus
 }

@@ -21,6 +21,9 @@ enum ServerRouter {
         ActivityRoutes(dependencies: dependencies).register(on: router)
         MemoryRoutes(dependencies: dependencies).register(on: router)
         MCPRoutes(dependencies: dependencies).register(on: router)
+        SecretRoutes(dependencies: dependencies, key: configuration.secretsEncryptionKey).register(on: router)
+        EventStreamRoutes(dependencies: dependencies).register(on: router)
+        UserMessageRoutes(dependencies: dependencies).register(on: router)
         return router
     }
 }

@@ -58,7 +58,9 @@ public enum TenantServerApp {
             authenticator: Authenticator(pool: pool, adminToken: configuration.adminToken, tokens: tokens),
             workspaces: WorkspaceStore(pool: pool), tokens: tokens, liveness: liveness, activity: ActivityStore(pool: pool),
             urlGuard: AgentURLGuard(allowedHosts: Set(configuration.trustedAgentHosts.map { $0.lowercased() })),
-            publicURL: configuration.publicURL, memoryPlugin: memoryPlugin)
+            publicURL: configuration.publicURL, memoryPlugin: memoryPlugin,
+            events: EventBus(pool: pool, redis: redis, subscriber: redis.makeSubscriber(), logger: logger,
+                             keepAliveInterval: configuration.eventKeepAliveInterval))
         if configuration.adminToken == nil {
             logger.notice("ADMIN_TOKEN is not set: admin routes accept only org tokens")
         }
@@ -74,7 +76,8 @@ public enum TenantServerApp {
         let watcher = LivenessWatcher(
             tracker: liveness, subscriber: redis.makeSubscriber(), database: redisConfiguration.database,
             sweepInterval: configuration.livenessSweepInterval, logger: logger)
-        return TenantServerService(app: app, watcher: watcher, pool: pool, redis: redis, memoryPlugin: memoryPlugin)
+        return TenantServerService(app: app, watcher: watcher, messaging: MessagingBackground(events: dependencies.events),
+                                   pool: pool, redis: redis, memoryPlugin: memoryPlugin)
     }
 
     /// Retries with backoff (0.25 s doubling to 5 s) while PostgreSQL is starting.

@@ -1,3 +1,5 @@
+import TenantCrypto
+
 /// Everything `molecule-tenant server` needs, resolved from configuration
 /// (DESIGN section 3). Build it in the command layer; `TenantServerApp` does the rest.
 public struct TenantServerConfiguration: Sendable {
@@ -36,6 +38,10 @@ public struct TenantServerConfiguration: Sendable {
     public var memoryPluginBootWait: Duration
     /// Push URLs on these hosts skip the SSRF guard (tests, trusted internal agents).
     public var trustedAgentHosts: Set<String>
+    /// `SECRETS_ENCRYPTION_KEY`; nil leaves the secret routes answering 503 until it is set.
+    public var secretsEncryptionKey: SecretsEncryptionKey?
+    /// `SSE_KEEPALIVE_SECONDS` (default 15): how often idle event streams get a keep-alive.
+    public var eventKeepAliveInterval: Duration
 
     public init(
         host: String = "0.0.0.0",
@@ -55,7 +61,9 @@ public struct TenantServerConfiguration: Sendable {
         memoryPluginTimeout: Duration = .seconds(2),
         memoryPluginRequired: Bool = true,
         memoryPluginBootWait: Duration = .seconds(30),
-        trustedAgentHosts: Set<String> = []
+        trustedAgentHosts: Set<String> = [],
+        secretsEncryptionKey: SecretsEncryptionKey? = nil,
+        eventKeepAliveInterval: Duration = .seconds(15)
     ) {
         self.host = host
         self.port = port
@@ -75,5 +83,7 @@ public struct TenantServerConfiguration: Sendable {
         self.memoryPluginRequired = memoryPluginRequired
         self.memoryPluginBootWait = memoryPluginBootWait
         self.trustedAgentHosts = trustedAgentHosts
+        self.secretsEncryptionKey = secretsEncryptionKey
+        self.eventKeepAliveInterval = eventKeepAliveInterval
     }
 }
