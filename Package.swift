@@ -186,6 +186,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Bare-host lifecycle: install steps, status, doctor, uninstall, platform calls.
+        .target(
+            name: "Installer",
+            dependencies: ["TenantConfig", "TenantCrypto", "TenantLogging", "BuildInfo"],
+            swiftSettings: swiftSettings
+        ),
+
         // The command layer: parses flags and calls into the modules above.
         .target(
             name: "TenantCLI",
@@ -202,6 +209,7 @@ let package = Package(
                 "Backfill",
                 "MemoryPluginClient",
                 "TenantCrypto",
+                "Installer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -302,6 +310,11 @@ let package = Package(
         .testTarget(
             name: "EmbeddedServicesTests",
             dependencies: ["EmbeddedServices", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "InstallerTests",
+            dependencies: ["Installer", "TenantConfig", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

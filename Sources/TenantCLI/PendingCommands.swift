@@ -7,23 +7,6 @@ private func notAvailable(_ command: String) -> CLIFailure {
     CLIFailure("`\(command)` is not available yet in this build")
 }
 
-struct InstallCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "install",
-        abstract: "Turn this Linux host into a running tenant (PostgreSQL, Redis, services, health gate).",
-        discussion: """
-            Examples:
-              sudo molecule-tenant install --plan
-              sudo molecule-tenant install --org-id ORG --platform-url https://platform.example
-            """
-    )
-    @OptionGroup var global: GlobalOptions
-    @Flag(help: "Print what would change and exit 2 if anything would.") var plan = false
-    @Option(help: "Organisation id on the platform.") var orgId: String?
-    @Option(help: "Platform URL to register with.") var platformURL: String?
-    func run() async throws { throw notAvailable("install") }
-}
-
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "status", abstract: "Show the installed tenant's services, version and health.")
     @OptionGroup var global: GlobalOptions
