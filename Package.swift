@@ -35,6 +35,11 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibArchive",
+            pkgConfig: "libarchive",
+            providers: [.apt(["libarchive-dev"])]
+        ),
         // The version marker that `release bundle --version` patches in place.
         .target(name: "CBuildInfo"),
 
@@ -165,6 +170,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Signed release bundles: version stamping, tarballs, Ed25519 verification.
+        .target(
+            name: "Releases",
+            dependencies: ["CLibArchive", "TenantCrypto", "Timestamps"],
+            swiftSettings: swiftSettings
+        ),
         // `run --embedded`: a private PostgreSQL and Redis as child processes.
         .target(
             name: "EmbeddedServices",
@@ -187,6 +198,7 @@ let package = Package(
                 "MemoryPlugin",
                 "TenantServer",
                 "EmbeddedServices",
+                "Releases",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -282,6 +294,11 @@ let package = Package(
         .testTarget(
             name: "EmbeddedServicesTests",
             dependencies: ["EmbeddedServices", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ReleasesTests",
+            dependencies: ["Releases", "TenantCrypto", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
