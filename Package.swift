@@ -35,6 +35,11 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibArchive",
+            pkgConfig: "libarchive",
+            providers: [.apt(["libarchive-dev"])]
+        ),
         // The version marker that `release bundle --version` patches in place.
         .target(name: "CBuildInfo"),
 
@@ -173,6 +178,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Signed release bundles: version stamping, tarballs, Ed25519 verification.
+        .target(
+            name: "Releases",
+            dependencies: ["CLibArchive", "TenantCrypto", "Timestamps"],
+            swiftSettings: swiftSettings
+        ),
         // `run --embedded`: a private PostgreSQL and Redis as child processes.
         .target(
             name: "EmbeddedServices",
@@ -210,6 +221,7 @@ let package = Package(
                 "MemoryPluginClient",
                 "TenantCrypto",
                 "Installer",
+                "Releases",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -315,6 +327,11 @@ let package = Package(
         .testTarget(
             name: "InstallerTests",
             dependencies: ["Installer", "TenantConfig", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ReleasesTests",
+            dependencies: ["Releases", "TenantCrypto", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

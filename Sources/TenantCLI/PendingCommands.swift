@@ -52,31 +52,6 @@ struct UpgradeCommand: AsyncParsableCommand {
     func run() async throws { throw notAvailable("upgrade") }
 }
 
-struct ReleaseCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "release",
-        abstract: "Make signed release bundles.",
-        subcommands: [Bundle.self]
-    )
-
-    struct Bundle: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "bundle",
-            abstract: "Write molecule-tenant-<version>-linux-<arch>.tar.gz and its Ed25519 signature.",
-            discussion: """
-                Example:
-                  molecule-tenant release bundle --binary .build/release/molecule-tenant --key release.pem --out dist --version 1.2.0
-                """
-        )
-        @OptionGroup var global: GlobalOptions
-        @Option(help: "The binary to bundle.") var binary: String?
-        @Option(help: "Ed25519 private key (PEM).") var key: String?
-        @Option(help: "Output directory.") var out: String?
-        @Option(help: "Version to stamp into the bundled copy.") var version: String?
-        func run() async throws { throw notAvailable("release bundle") }
-    }
-}
-
 struct ConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",

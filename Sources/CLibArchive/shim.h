@@ -1,0 +1,5 @@
+#ifndef MOLECULE_CLIBARCHIVE_SHIM_H
+#define MOLECULE_CLIBARCHIVE_SHIM_H
+#include <archive.h>
+#include <archive_entry.h>
+#endif
