@@ -2,12 +2,13 @@ import Hummingbird
 import Postgres
 import RedisClient
 import ServiceLifecycle
+import SocketHandover
 
 /// The HTTP server and the liveness watcher as one service. When the server stops
 /// (graceful shutdown drains in-flight requests first) the watcher is cancelled and
 /// the pools close.
 struct TenantServerService: Service {
-    let app: Application<RouterResponder<TenantRequestContext>>
+    let app: HandoverHTTPServer<RouterResponder<TenantRequestContext>>
     let watcher: LivenessWatcher
     let pool: PostgresPool
     let redis: RedisClient
