@@ -198,6 +198,12 @@ let package = Package(
             dependencies: ["CLibArchive", "TenantCrypto", "Timestamps"],
             swiftSettings: swiftSettings
         ),
+        // `upgrade`: fetch, verify, preflight, hand over, health gate, rollback.
+        .target(
+            name: "Upgrades",
+            dependencies: ["Releases", "TenantConfig", "TenantCrypto", "Timestamps"],
+            swiftSettings: swiftSettings
+        ),
         // `run --embedded`: a private PostgreSQL and Redis as child processes.
         .target(
             name: "EmbeddedServices",
@@ -221,6 +227,7 @@ let package = Package(
                 "TenantServer",
                 "EmbeddedServices",
                 "Releases",
+                "Upgrades",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -320,7 +327,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ReleasesTests",
-            dependencies: ["Releases", "TenantCrypto", "TestSupport"],
+            dependencies: ["Releases", "Upgrades", "TenantCrypto", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
