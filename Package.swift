@@ -192,6 +192,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `backfill`: legacy memory tables into the plugin (DESIGN section 11).
+        .target(
+            name: "Backfill",
+            dependencies: [
+                "MemoryContract", "MemoryPluginClient", "MemoryAccess", "Postgres", "TenantCrypto", "TenantLogging", "Timestamps",
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Signed release bundles: version stamping, tarballs, Ed25519 verification.
         .target(
             name: "Releases",
@@ -208,8 +216,19 @@ let package = Package(
         .target(
             name: "EmbeddedServices",
             dependencies: [
+                "Postgres",
+                "TenantConfig",
+                "TenantCrypto",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Bare-host lifecycle: install steps, status, doctor, uninstall, platform calls.
+        .target(
+            name: "Installer",
+            dependencies: ["TenantConfig", "TenantCrypto", "TenantLogging", "BuildInfo"],
             swiftSettings: swiftSettings
         ),
 
@@ -226,6 +245,10 @@ let package = Package(
                 "MemoryPlugin",
                 "TenantServer",
                 "EmbeddedServices",
+                "Backfill",
+                "MemoryPluginClient",
+                "TenantCrypto",
+                "Installer",
                 "Releases",
                 "Upgrades",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -302,7 +325,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MemoryPluginTests",
-            dependencies: ["MemoryContract", "TestSupport"],
+            dependencies: ["MemoryContract", "Postgres", "Timestamps", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -321,8 +344,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "BackfillTests",
+            dependencies: ["Backfill", "MemoryContract", "Postgres", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "EmbeddedServicesTests",
             dependencies: ["EmbeddedServices", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "InstallerTests",
+            dependencies: ["Installer", "TenantConfig", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

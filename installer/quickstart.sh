@@ -26,6 +26,5 @@ swift build -c release --static-swift-stdlib --product molecule-tenant
 binary=.build/release/molecule-tenant
 "$binary" --version
 
-# `run --embedded` lands with the server issue; until then say so instead of failing.
-echo "quickstart.sh: built $binary; \`molecule-tenant run --embedded ./.tenant\` is coming with the server."
-echo "meanwhile: $binary --help, and Tests/run.sh for the test suite."
+echo "starting the tenant under ./.tenant (stop with Ctrl-C; data and secrets stay there for the next run)"
+exec "$binary" run --embedded ./.tenant "$@"

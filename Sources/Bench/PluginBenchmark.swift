@@ -32,14 +32,21 @@ public struct PluginBenchmark: Sendable {
     public let duration: Duration
     public let prefill: Int
     public let namespace: String
+    public let phases: Set<Phase>
 
-    public init(host: String, port: UInt16, concurrency: Int, duration: Duration, prefill: Int, namespace: String) {
+    /// The measured phases; skipping some isolates one phase's cost (e.g. CPU per commit).
+    public enum Phase: String, Sendable, CaseIterable {
+        case commit, search, listing
+    }
+
+    public init(host: String, port: UInt16, concurrency: Int, duration: Duration, prefill: Int, namespace: String, phases: Set<Phase> = Set(Phase.allCases)) {
         self.host = host
         self.port = port
         self.concurrency = concurrency
         self.duration = duration
         self.prefill = prefill
         self.namespace = namespace
+        self.phases = phases
     }
 
     static let words = ["deploy", "release", "database", "memory", "agent", "plan", "review", "fox", "budget", "incident", "schedule", "design"]
@@ -63,20 +70,20 @@ public struct PluginBenchmark: Sendable {
         _ = try await phase(threads, until: nil, count: perWorker) { client, worker, sequence in
             try client.send("POST", commitPath, body: Self.commitBody(worker, 1_000_000 + sequence)) == 201
         }
-        let commits = try await phase(threads, until: duration, count: nil) { client, worker, sequence in
+        let commits = try await phase(.commit, threads) { client, worker, sequence in
             try client.send("POST", commitPath, body: Self.commitBody(worker, sequence)) == 201
         }
-        let searches = try await phase(threads, until: duration, count: nil) { client, _, _ in
+        let searches = try await phase(.search, threads) { client, _, _ in
             try client.send("POST", "/v1/search", body: searchBody) == 200
         }
-        let listings = try await phase(threads, until: duration, count: nil) { client, _, _ in
+        let listings = try await phase(.listing, threads) { client, _, _ in
             try client.send("POST", "/v1/search", body: listingBody) == 200
         }
         return Result(
             concurrency: concurrency,
             secondsPerPhase: rounded3(duration.milliseconds / 1000),
             prefilled: perWorker * concurrency,
-            commitsPerSecond: (Double(commits.samples.count) / commits.seconds).rounded(),
+            commitsPerSecond: commits.seconds > 0 ? (Double(commits.samples.count) / commits.seconds).rounded() : 0,
             commitMs: LatencySummary(samples: commits.samples).rounded(),
             searchMs: LatencySummary(samples: searches.samples).rounded(),
             listingMs: LatencySummary(samples: listings.samples).rounded(),
@@ -88,6 +95,14 @@ public struct PluginBenchmark: Sendable {
         var samples: [Double]
         var errors: Int
         var seconds: Double
+    }
+
+    /// One timed phase, or nothing when it was not asked for.
+    private func phase(
+        _ which: Phase, _ threads: NIOThreadPool, _ request: @escaping @Sendable (HTTPLoadClient, Int, Int) throws -> Bool
+    ) async throws -> PhaseOutcome {
+        guard phases.contains(which) else { return PhaseOutcome(samples: [], errors: 0, seconds: 0) }
+        return try await phase(threads, until: duration, count: nil, request)
     }
 
     /// Runs `request` on every worker until `until` elapses or each has done `count`.

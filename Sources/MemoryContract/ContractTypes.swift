@@ -42,11 +42,19 @@ public struct HealthResponse: Sendable, Codable, Equatable {
     public var status: String
     public var version: String
     public var capabilities: [String]
+    /// (+) the length of stored embeddings; absent without the `embedding` capability.
+    public var embeddingDimensions: Int?
 
-    public init(status: String, version: String, capabilities: [String]) {
+    public init(status: String, version: String, capabilities: [String], embeddingDimensions: Int? = nil) {
         self.status = status
         self.version = version
         self.capabilities = capabilities
+        self.embeddingDimensions = embeddingDimensions
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case status, version, capabilities
+        case embeddingDimensions = "embedding_dimensions"
     }
 }
 
@@ -137,11 +145,14 @@ public struct MemoryWrite: Sendable, Codable, Equatable {
     public var key: String?
     /// (+) optimistic concurrency for `kv`: 0 = create only, N = replace version N.
     public var ifMatchVersion: Int64?
+    /// (+) import of a `kv` entry (backfill, admin import): store exactly this version.
+    /// An entry already equal is left alone; a stored entry with a higher version wins.
+    public var version: Int64?
 
     public init(
         id: String? = nil, content: String, kind: MemoryKind, source: MemorySource, expiresAt: Timestamp? = nil,
         propagation: [String: JSONValue]? = nil, pin: Bool? = nil, embedding: [Float]? = nil,
-        createdAt: Timestamp? = nil, key: String? = nil, ifMatchVersion: Int64? = nil
+        createdAt: Timestamp? = nil, key: String? = nil, ifMatchVersion: Int64? = nil, version: Int64? = nil
     ) {
         self.id = id
         self.content = content
@@ -154,10 +165,11 @@ public struct MemoryWrite: Sendable, Codable, Equatable {
         self.createdAt = createdAt
         self.key = key
         self.ifMatchVersion = ifMatchVersion
+        self.version = version
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, content, kind, source, propagation, pin, embedding, key
+        case id, content, kind, source, propagation, pin, embedding, key, version
         case expiresAt = "expires_at"
         case createdAt = "created_at"
         case ifMatchVersion = "if_match_version"

@@ -68,6 +68,11 @@ public enum Validate {
         }
         if write.ifMatchVersion != nil && write.kind != .kv { throw .badRequest("if_match_version is only allowed with kind kv") }
         if let version = write.ifMatchVersion, version < 0 { throw .badRequest("if_match_version must be 0 or more") }
+        if let version = write.version {
+            guard write.kind == .kv else { throw .badRequest("version is only allowed with kind kv") }
+            guard version >= 1 else { throw .badRequest("version must be 1 or more") }
+            guard write.ifMatchVersion == nil else { throw .badRequest("version (an import) and if_match_version exclude each other") }
+        }
         if let embedding = write.embedding { try self.embedding(embedding, limits: limits) }
     }
 

@@ -6,7 +6,8 @@ extension MemoryStore {
     /// Non-kv items go through one libpq pipeline on one connection (about one round trip
     /// for the batch, each item its own implicit transaction, so one failure never touches
     /// its neighbours); an item equal to what is stored is reported `unchanged`. K/V items
-    /// run one by one after them, through the same path as a single commit.
+    /// run one by one after them, through the same path as a single commit; a K/V import
+    /// (a write with `version`) is `unchanged` too when the stored entry equals it.
     public func batch(_ items: [BatchItem], limits: ContractLimits) async throws(ContractError) -> [BatchItemResult] {
         var results = [BatchItemResult?](repeating: nil, count: items.count)
         var pipelined: [(index: Int, namespace: String, write: MemoryWrite)] = []
@@ -34,6 +35,11 @@ extension MemoryStore {
                 }
                 for entry in keyed {
                     do {
+                        if entry.write.version != nil {
+                            let imported = try await importKeyValue(entry.namespace, entry.write, session)
+                            results[entry.index] = BatchItemResult(index: entry.index, id: imported.id, status: imported.status, version: imported.version)
+                            continue
+                        }
                         let written = try await commit(entry.namespace, entry.write, session)
                         results[entry.index] = BatchItemResult(index: entry.index, id: written.id, status: written.version == 1 ? .created : .updated, version: written.version)
                     } catch let error as ContractError {

@@ -94,10 +94,14 @@ public struct MemoryStore: Sendable {
     }
 
     func commit(_ namespace: String, _ write: MemoryWrite, _ session: PostgresSession) async throws -> MemoryWriteResponse {
+        if write.kind == .kv, write.version != nil {
+            let imported = try await importKeyValue(namespace, write, session)
+            return MemoryWriteResponse(id: imported.id, namespace: namespace, version: imported.version)
+        }
         if write.kind == .kv {
             return try await commitKeyValue(namespace, NamespaceKind.inferred(from: namespace).rawValue, write, try Self.json(write.propagation), session)
         }
-        let result = try await session.query(commitSQL, try commitParameters(namespace, write))
+        let result = try await session.query(prepared: commitSQL, try commitParameters(namespace, write))
         if let row = result.first {
             return MemoryWriteResponse(id: try row.decode(String.self, "id"), namespace: namespace)
         }

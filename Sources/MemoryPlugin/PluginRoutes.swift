@@ -33,7 +33,8 @@ public struct PluginRoutes: Sendable {
         router.middlewares.add(ContractErrorMiddleware(metrics: metrics))
         router.get("/v1/health") { _, _ in
             guard await store.isHealthy() else { throw ContractError.unavailable() }
-            return try JSONResponse.ok(HealthResponse(status: "ok", version: BuildInfo.version, capabilities: capabilities))
+            return try JSONResponse.ok(HealthResponse(
+                status: "ok", version: BuildInfo.version, capabilities: capabilities, embeddingDimensions: limits.embeddingDimensions))
         }
         router.put("/v1/namespaces/:name") { request, context in
             let name = try namespace(context)

@@ -17,6 +17,8 @@ public final class PostgresConnection: @unchecked Sendable {
     private let cancelState: Mutex<CancelState>
     /// The statement_timeout currently set on the session, to avoid redundant round trips.
     private var statementTimeoutMilliseconds: Int?
+    /// Statements prepared on this connection, by SQL text: their server-side names.
+    private var preparedNames: [String: String] = [:]
     /// The backend's process id, for logs and tests.
     public let backendPID: Int32
 
@@ -117,6 +119,35 @@ public final class PostgresConnection: @unchecked Sendable {
         guard try sendQuery(handle, sql, parameters) else {
             throw connectionError(handle, fallback: "could not send the query")
         }
+        return try collectSingleResult(handle)
+    }
+
+    /// Runs one parameterised statement as a prepared statement of this connection: the
+    /// first call parses and plans it, later ones only execute. For hot statements whose
+    /// plan does not depend on the values (single-row writes); PostgreSQL may switch a
+    /// prepared statement to a generic plan, which suits those and not selective reads.
+    @discardableResult
+    public func query(prepared sql: String, _ parameters: [any PostgresEncodable] = []) throws(PostgresError) -> PostgresResult {
+        let handle = try liveHandle()
+        try begin()
+        defer { end() }
+        if let problem = Self.parameterProblem(parameters) { throw problem }
+        let name: String
+        if let existing = preparedNames[sql] {
+            name = existing
+        } else {
+            name = "mt_\(preparedNames.count + 1)"
+            guard PQsendPrepare(handle, name, sql, Int32(parameters.count), nil) == 1 else {
+                throw connectionError(handle, fallback: "could not prepare the statement")
+            }
+            _ = try collectSingleResult(handle)
+            preparedNames[sql] = name
+        }
+        let texts = parameters.map { $0.postgresText }
+        let sent = withOptionalCStringArray(texts) { values in
+            PQsendQueryPrepared(handle, name, Int32(texts.count), values, nil, nil, 0) == 1
+        }
+        guard sent else { throw connectionError(handle, fallback: "could not send the query") }
         return try collectSingleResult(handle)
     }
 

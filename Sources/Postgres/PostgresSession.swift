@@ -15,6 +15,12 @@ public struct PostgresSession: Sendable {
         try await run { try $0.query(sql, parameters) }
     }
 
+    /// Runs a hot single-row statement prepared once per connection (see `PostgresConnection.query(prepared:)`).
+    @discardableResult
+    public func query(prepared sql: String, _ parameters: [any PostgresEncodable] = []) async throws -> PostgresResult {
+        try await run { try $0.query(prepared: sql, parameters) }
+    }
+
     /// Runs SQL that may contain several statements and no parameters (migration files).
     public func simpleQuery(_ sql: String) async throws {
         try await run { _ = try $0.simpleQuery(sql) }

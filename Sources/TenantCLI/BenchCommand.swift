@@ -14,7 +14,9 @@ struct BenchCommand: AsyncParsableCommand {
             commandName: "plugin",
             abstract: "Load a running memory plugin: commits/s, search and listing p50/p99.",
             discussion: """
-                Prefills the namespace, then runs commits, full-text searches and recent-first                 listings for --seconds each at --concurrency keep-alive connections. Compare the                 commits/s with `bench pg-limit` at the same concurrency.
+                Prefills the namespace, then runs commits, full-text searches and recent-first \
+                listings for --seconds each at --concurrency keep-alive connections (--phases picks \
+                some). Compare the commits/s with `bench pg-limit` at the same concurrency.
 
                 Example:
                   molecule-tenant bench plugin --url http://127.0.0.1:9100 --concurrency 8 --seconds 10
@@ -27,6 +29,8 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Seconds per phase.") var seconds: Double = 10
         @Option(help: "Memories written before measuring.") var prefill: Int = 20000
         @Option(help: "Namespace to use (a fresh one by default).") var namespace: String?
+        @Option(help: ArgumentHelp("Phases to measure, comma-separated: commit, search, listing (default: all).", valueName: "LIST"))
+        var phases: String = "commit,search,listing"
 
         func validate() throws {
             guard (1...512).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 512") }
@@ -41,8 +45,15 @@ struct BenchCommand: AsyncParsableCommand {
             else { throw CLIFailure("--url must look like http://127.0.0.1:9100") }
             let host = String(url.dropFirst(7)[..<colon])
             let name = namespace ?? "custom:bench-\(UInt32.random(in: 0...UInt32.max))"
+            var selected = Set<PluginBenchmark.Phase>()
+            for word in phases.split(separator: ",") {
+                guard let phase = PluginBenchmark.Phase(rawValue: String(word)) else {
+                    throw CLIFailure("--phases: unknown phase '\(word)' (expected commit, search, listing)")
+                }
+                selected.insert(phase)
+            }
             let bench = PluginBenchmark(host: host, port: port, concurrency: concurrency,
-                                        duration: .milliseconds(Int64(seconds * 1000)), prefill: prefill, namespace: name)
+                                        duration: .milliseconds(Int64(seconds * 1000)), prefill: prefill, namespace: name, phases: selected)
             try context.emit(try await bench.run())
         }
     }

@@ -21,12 +21,16 @@ struct MemoryPluginCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = try CommandContext.prepare(global, label: "memory-plugin")
-        let environment = context.environment
+        try await MemoryPluginServer.run(Self.configuration(from: context.environment), logger: context.logger)
+    }
+
+    /// DESIGN section 3's plugin variables, validated; shared with `run`.
+    static func configuration(from environment: TenantEnvironment) throws -> PluginConfiguration {
         let databaseURL = try environment["MEMORY_PLUGIN_DATABASE_URL"] ?? environment.require("DATABASE_URL")
         let (host, port) = try ListenAddress.parse(environment["MEMORY_PLUGIN_LISTEN_ADDR"] ?? "127.0.0.1:9100", variable: "MEMORY_PLUGIN_LISTEN_ADDR")
         let poolSize = try environment.int("MEMORY_PLUGIN_DB_POOL") ?? (2 * System.coreCount + 2)
         guard (1...1000).contains(poolSize) else { throw CLIFailure("MEMORY_PLUGIN_DB_POOL must be between 1 and 1000") }
-        let configuration = PluginConfiguration(
+        return PluginConfiguration(
             databaseURL: ConninfoCompatibility.dropSearchPath(databaseURL),
             host: host,
             port: port,
@@ -35,7 +39,6 @@ struct MemoryPluginCommand: AsyncParsableCommand {
             janitorInterval: try environment.duration("MEMORY_PLUGIN_JANITOR_INTERVAL") ?? .seconds(60),
             embeddingDimensions: try environment.int("MEMORY_PLUGIN_EMBEDDING_DIMS") ?? 1536
         )
-        try await MemoryPluginServer.run(configuration, logger: context.logger)
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Backfill
 import BuildInfo
 
 #if canImport(Glibc)
@@ -46,7 +47,7 @@ public struct MoleculeTenant: AsyncParsableCommand {
     /// documented exit code (usage errors are 2, not ArgumentParser's 64).
     public static func runAndExit() async -> Never {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(LegacyFlagSpelling.rewrite(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

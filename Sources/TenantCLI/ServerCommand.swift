@@ -1,6 +1,7 @@
 import ArgumentParser
 import Postgres
 import TenantConfig
+import TenantCrypto
 import TenantServer
 
 struct ServerCommand: AsyncParsableCommand {
@@ -10,7 +11,8 @@ struct ServerCommand: AsyncParsableCommand {
         discussion: """
             Applies server migrations at boot (unless SERVER_SKIP_MIGRATE=1) and waits for the \
             database instead of dying. Waits up to MEMORY_PLUGIN_BOOT_WAIT (30s) for the memory \
-            plugin's health (MEMORY_PLUGIN_URL) and exits 1 if it never comes, unless \
+            plugin's health (MEMORY_PLUGIN_URL; each plugin call is bounded by MEMORY_PLUGIN_TIMEOUT, \
+            default 2s) and exits 1 if it never comes, unless \
             MEMORY_PLUGIN_REQUIRED=0, which runs degraded (visible in /health). Drains on SIGTERM.
 
             Other settings: BIND_ADDR, REDIS_URL, ADMIN_TOKEN (admin routes refuse everything \
@@ -45,7 +47,8 @@ struct ServerCommand: AsyncParsableCommand {
         let poolSize = try environment.int("SERVER_DB_POOL") ?? (2 * System.coreCount + 2)
         guard (1...1000).contains(poolSize) else { throw CLIFailure("SERVER_DB_POOL must be between 1 and 1000") }
         let pluginURL = environment["MEMORY_PLUGIN_URL"] ?? "http://127.0.0.1:9100"
-        let probeTimeout = min(try environment.duration("MEMORY_PLUGIN_TIMEOUT") ?? .seconds(2), .milliseconds(500))
+        let pluginTimeout = try environment.duration("MEMORY_PLUGIN_TIMEOUT") ?? .seconds(2)
+        guard pluginTimeout > .zero else { throw CLIFailure("MEMORY_PLUGIN_TIMEOUT must be greater than zero, e.g. 2s") }
         let origins = (environment["CORS_ORIGINS"] ?? "").split(separator: ",")
             .map { $0.trimmed(of: " \t") }.filter { !$0.isEmpty }
         return TenantServerConfiguration(
@@ -62,9 +65,11 @@ struct ServerCommand: AsyncParsableCommand {
             publicURL: environment["TENANT_PUBLIC_URL"],
             skipMigrate: try environment.bool("SERVER_SKIP_MIGRATE") ?? false,
             memoryPluginURL: pluginURL,
+            memoryPluginTimeout: pluginTimeout,
             memoryPluginRequired: try environment.bool("MEMORY_PLUGIN_REQUIRED") ?? true,
             memoryPluginBootWait: try environment.duration("MEMORY_PLUGIN_BOOT_WAIT") ?? .seconds(30),
-            memoryPluginHealthy: { await PluginHealthProbe.isHealthy(baseURL: pluginURL, timeout: probeTimeout) }
+            secretsEncryptionKey: try SecretsKeySetting.optional(environment),
+            eventKeepAliveInterval: .seconds(max(try environment.int("SSE_KEEPALIVE_SECONDS") ?? 15, 1))
         )
     }
 }

@@ -19,7 +19,7 @@ public enum TenantDefaults {
 
     /// Variables whose values are secrets: never printed, never logged.
     public static let secretKeys: Set<String> = [
-        "ADMIN_TOKEN", "SECRETS_ENCRYPTION_KEY", "MOLECULE_CP_SHARED_SECRET", "REDIS_PASSWORD", "PGPASSWORD",
+        "ADMIN_TOKEN", "SECRETS_ENCRYPTION_KEY", "SECRETS_ENCRYPTION_KEY_NEW", "MOLECULE_CP_SHARED_SECRET", "REDIS_PASSWORD", "PGPASSWORD",
     ]
 
     /// Variables holding URLs or conninfo strings that may embed a password.

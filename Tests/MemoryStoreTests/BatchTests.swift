@@ -41,4 +41,30 @@ struct BatchTests {
             #expect(mixed[1].error?.status == 409)
         }
     }
+
+    @Test func aKeyValueImportKeepsItsVersionAndARerunIsUnchanged() async throws {
+        try await withStore { store, pool in
+            let then = Timestamp(rfc3339: "2024-01-01T10:00:00.654321Z")!
+            func entry(_ value: String, version: Int64) -> BatchItem {
+                BatchItem(namespace: "workspace:w", write: MemoryWrite(
+                    id: "30000000-0000-4000-8000-000000000001", content: value, kind: .kv, source: .agent, createdAt: then, key: "plan", version: version))
+            }
+            let first = try await store.batch([entry("{\"step\": 1}", version: 3)], limits: limits)
+            #expect(first.map(\.status) == [.created] && first[0].version == 3)
+            let again = try await store.batch([entry("{\"step\": 1}", version: 3)], limits: limits)
+            #expect(again.map(\.status) == [.unchanged] && again[0].version == 3)
+            let newer = try await store.batch([entry("{\"step\": 2}", version: 4)], limits: limits)
+            #expect(newer.map(\.status) == [.updated] && newer[0].version == 4)
+            // The plugin holds version 4 now: importing the older version 3 must not overwrite it.
+            let older = try await store.batch([entry("{\"step\": 1}", version: 3)], limits: limits)
+            #expect(older[0].status == .error && older[0].error?.status == 409)
+            let stored = try await pool.query("SELECT content, version, created_at FROM memory_plugin.memory_records WHERE key = 'plan'")[0]
+            #expect(try stored.decode(String.self, at: 0) == "{\"step\": 2}")
+            #expect(try stored.decode(Int64.self, at: 1) == 4)
+            #expect(try stored.decode(Timestamp.self, at: 2) == then)
+            // A single commit with a version is the same import.
+            let single = try await store.commit("workspace:w", entry("{\"step\": 2}", version: 4).write.get())
+            #expect(single.version == 4)
+        }
+    }
 }

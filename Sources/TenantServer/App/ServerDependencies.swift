@@ -1,3 +1,4 @@
+import MemoryPluginClient
 import Postgres
 import RedisClient
 
@@ -13,4 +14,7 @@ struct ServerDependencies: Sendable {
     let activity: ActivityStore
     let urlGuard: AgentURLGuard
     let publicURL: String?
+    /// The memory plugin: the only store of agent memory (DESIGN section 1).
+    let memoryPlugin: MemoryPluginClient
+    let events: EventBus
 }

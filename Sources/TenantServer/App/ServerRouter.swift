@@ -13,12 +13,17 @@ enum ServerRouter {
         router.middlewares.add(CORSPolicyMiddleware(allowedOrigins: Set(configuration.corsOrigins), publicURL: configuration.publicURL))
         router.middlewares.add(RateLimitMiddleware(redis: dependencies.redis, limitPerMinute: configuration.rateLimitPerMinute))
         OperationsRoutes(pool: dependencies.pool, redis: dependencies.redis, metrics: metrics,
-                         memoryPluginHealthy: configuration.memoryPluginHealthy).register(on: router)
+                         memoryPlugin: dependencies.memoryPlugin).register(on: router)
         WorkspaceRoutes(dependencies: dependencies).register(on: router)
         TokenRoutes(dependencies: dependencies).register(on: router)
         RegistryRoutes(dependencies: dependencies).register(on: router)
         DiscoveryRoutes(dependencies: dependencies, directory: PeerDirectory(pool: dependencies.pool)).register(on: router)
         ActivityRoutes(dependencies: dependencies).register(on: router)
+        MemoryRoutes(dependencies: dependencies).register(on: router)
+        MCPRoutes(dependencies: dependencies).register(on: router)
+        SecretRoutes(dependencies: dependencies, key: configuration.secretsEncryptionKey).register(on: router)
+        EventStreamRoutes(dependencies: dependencies).register(on: router)
+        UserMessageRoutes(dependencies: dependencies).register(on: router)
         return router
     }
 }

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import MemoryPluginClient
 import Migrations
 import Postgres
 import RedisClient
@@ -36,10 +37,12 @@ public enum TenantServerApp {
         let pool = PostgresPool(.init(conninfo: configuration.databaseURL, maxConnections: configuration.databasePoolSize,
                                       acquireTimeout: .seconds(2), statementTimeout: .seconds(10)), logger: logger)
         let redis: RedisClient
+        let memoryPlugin: MemoryPluginClient
         do {
+            memoryPlugin = try MemoryPluginLink.makeClient(configuration, logger: logger)
             redis = try RedisClient(configuration: redisConfiguration, logger: logger)
             try await prepareDatabase(pool, configuration, logger)
-            try await waitForMemoryPlugin(configuration, logger)
+            _ = try await MemoryPluginLink.waitForPlugin(configuration, logger: logger)
         } catch {
             await pool.shutdown()
             throw error
@@ -56,7 +59,9 @@ public enum TenantServerApp {
             authenticator: Authenticator(pool: pool, adminToken: configuration.adminToken, tokens: tokens),
             workspaces: WorkspaceStore(pool: pool), tokens: tokens, liveness: liveness, activity: ActivityStore(pool: pool),
             urlGuard: AgentURLGuard(allowedHosts: Set(configuration.trustedAgentHosts.map { $0.lowercased() })),
-            publicURL: configuration.publicURL)
+            publicURL: configuration.publicURL, memoryPlugin: memoryPlugin,
+            events: EventBus(pool: pool, redis: redis, subscriber: redis.makeSubscriber(), logger: logger,
+                             keepAliveInterval: configuration.eventKeepAliveInterval))
         if configuration.adminToken == nil {
             logger.notice("ADMIN_TOKEN is not set: admin routes accept only org tokens")
         }
@@ -68,7 +73,8 @@ public enum TenantServerApp {
         let watcher = LivenessWatcher(
             tracker: liveness, subscriber: redis.makeSubscriber(), database: redisConfiguration.database,
             sweepInterval: configuration.livenessSweepInterval, logger: logger)
-        return TenantServerService(app: app, watcher: watcher, pool: pool, redis: redis)
+        return TenantServerService(app: app, watcher: watcher, messaging: MessagingBackground(events: dependencies.events),
+                                   pool: pool, redis: redis, memoryPlugin: memoryPlugin)
     }
 
     /// Retries with backoff (0.25 s doubling to 5 s) while PostgreSQL is starting.
@@ -88,27 +94,5 @@ public enum TenantServerApp {
                 delay = min(delay * 2, .seconds(5))
             }
         }
-    }
-
-    /// DESIGN section 5: the server starts only once the plugin is healthy, unless
-    /// it is not required, in which case it runs degraded and `/health` says so.
-    static func waitForMemoryPlugin(_ configuration: TenantServerConfiguration, _ logger: Logger) async throws {
-        let deadline = ContinuousClock.now + configuration.memoryPluginBootWait
-        var announced = false
-        while true {
-            if await configuration.memoryPluginHealthy() { return }
-            if ContinuousClock.now >= deadline { break }
-            if !announced {
-                logger.notice("waiting for the memory plugin", metadata: ["url": "\(configuration.memoryPluginURL)"])
-                announced = true
-            }
-            try await Task.sleep(for: .milliseconds(250))
-        }
-        guard configuration.memoryPluginRequired else {
-            logger.warning("memory plugin unavailable; running degraded (MEMORY_PLUGIN_REQUIRED=0)",
-                           metadata: ["url": "\(configuration.memoryPluginURL)"])
-            return
-        }
-        throw TenantServerBootError.memoryPluginUnavailable(url: configuration.memoryPluginURL, waited: configuration.memoryPluginBootWait)
     }
 }

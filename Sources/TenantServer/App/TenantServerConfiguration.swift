@@ -1,3 +1,5 @@
+import TenantCrypto
+
 /// Everything `molecule-tenant server` needs, resolved from configuration
 /// (DESIGN section 3). Build it in the command layer; `TenantServerApp` does the rest.
 public struct TenantServerConfiguration: Sendable {
@@ -26,16 +28,20 @@ public struct TenantServerConfiguration: Sendable {
     public var publicURL: String?
     /// `SERVER_SKIP_MIGRATE=1`: do not apply server migrations at boot.
     public var skipMigrate: Bool
-    /// `MEMORY_PLUGIN_URL`, shown in boot messages.
+    /// `MEMORY_PLUGIN_URL`: the memory plugin, `http://host:port`.
     public var memoryPluginURL: String
+    /// `MEMORY_PLUGIN_TIMEOUT` (default 2 s): the whole of one call to the plugin.
+    public var memoryPluginTimeout: Duration
     /// `MEMORY_PLUGIN_REQUIRED` (default true): without a healthy plugin at boot, exit.
     public var memoryPluginRequired: Bool
     /// `MEMORY_PLUGIN_BOOT_WAIT` (default 30 s): how long boot waits for the plugin.
     public var memoryPluginBootWait: Duration
-    /// Whether the memory plugin is healthy now; used by the boot gate and `/health`.
-    public var memoryPluginHealthy: @Sendable () async -> Bool
     /// Push URLs on these hosts skip the SSRF guard (tests, trusted internal agents).
     public var trustedAgentHosts: Set<String>
+    /// `SECRETS_ENCRYPTION_KEY`; nil leaves the secret routes answering 503 until it is set.
+    public var secretsEncryptionKey: SecretsEncryptionKey?
+    /// `SSE_KEEPALIVE_SECONDS` (default 15): how often idle event streams get a keep-alive.
+    public var eventKeepAliveInterval: Duration
 
     public init(
         host: String = "0.0.0.0",
@@ -52,10 +58,12 @@ public struct TenantServerConfiguration: Sendable {
         publicURL: String? = nil,
         skipMigrate: Bool = false,
         memoryPluginURL: String = "http://127.0.0.1:9100",
+        memoryPluginTimeout: Duration = .seconds(2),
         memoryPluginRequired: Bool = true,
         memoryPluginBootWait: Duration = .seconds(30),
-        memoryPluginHealthy: @escaping @Sendable () async -> Bool,
-        trustedAgentHosts: Set<String> = []
+        trustedAgentHosts: Set<String> = [],
+        secretsEncryptionKey: SecretsEncryptionKey? = nil,
+        eventKeepAliveInterval: Duration = .seconds(15)
     ) {
         self.host = host
         self.port = port
@@ -71,9 +79,11 @@ public struct TenantServerConfiguration: Sendable {
         self.publicURL = publicURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         self.skipMigrate = skipMigrate
         self.memoryPluginURL = memoryPluginURL
+        self.memoryPluginTimeout = memoryPluginTimeout
         self.memoryPluginRequired = memoryPluginRequired
         self.memoryPluginBootWait = memoryPluginBootWait
-        self.memoryPluginHealthy = memoryPluginHealthy
         self.trustedAgentHosts = trustedAgentHosts
+        self.secretsEncryptionKey = secretsEncryptionKey
+        self.eventKeepAliveInterval = eventKeepAliveInterval
     }
 }

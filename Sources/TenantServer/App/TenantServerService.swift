@@ -1,4 +1,5 @@
 import Hummingbird
+import MemoryPluginClient
 import Postgres
 import RedisClient
 import ServiceLifecycle
@@ -10,26 +11,33 @@ import SocketHandover
 struct TenantServerService: Service {
     let app: HandoverHTTPServer<RouterResponder<TenantRequestContext>>
     let watcher: LivenessWatcher
+    let messaging: MessagingBackground
     let pool: PostgresPool
     let redis: RedisClient
+    let memoryPlugin: MemoryPluginClient
 
     func run() async throws {
         let watching = Task { await watcher.run() }
-        defer { watching.cancel() }
+        let messagingTask = Task { await messaging.run() }
+        defer { watching.cancel(); messagingTask.cancel() }
         do {
             try await app.run()
         } catch {
-            await stop(watching)
+            await stop(watching, messagingTask)
             throw error
         }
-        await stop(watching)
+        await stop(watching, messagingTask)
     }
 
-    private func stop(_ watching: Task<Void, Never>) async {
+    private func stop(_ watching: Task<Void, Never>, _ messagingTask: Task<Void, Never>) async {
+        messagingTask.cancel()
+        await messaging.stop()
+        await messagingTask.value
         watching.cancel()
         await watcher.subscriber.shutdown()
         await watching.value
         await redis.shutdown()
+        await memoryPlugin.shutdown()
         await pool.shutdown()
     }
 }

@@ -1,5 +1,6 @@
 import BuildInfo
 import Hummingbird
+import MemoryPluginClient
 import NIOCore
 import Postgres
 import RedisClient
@@ -9,7 +10,7 @@ struct OperationsRoutes: Sendable {
     let pool: PostgresPool
     let redis: RedisClient
     let metrics: ServerMetrics
-    let memoryPluginHealthy: @Sendable () async -> Bool
+    let memoryPlugin: MemoryPluginClient
 
     func register(on router: Router<TenantRequestContext>) {
         router.get("/health", use: health)
@@ -35,7 +36,9 @@ struct OperationsRoutes: Sendable {
     @Sendable func health(_ request: Request, context: TenantRequestContext) async throws -> Response {
         async let database = check { try await pool.query("SELECT 1") }
         async let cache = check { _ = try await redis.ping() }
-        async let plugin = memoryPluginHealthy()
+        // Through the shared client: an open breaker shows as unavailable, and a health
+        // answer while it is half-open is the probe that closes it.
+        async let plugin = MemoryPluginLink.isHealthy(memoryPlugin)
         let checks = ["database": await database ? "ok" : "unavailable", "redis": await cache ? "ok" : "unavailable",
                       "memory_plugin": await plugin ? "ok" : "unavailable"]
         let healthy = checks.values.allSatisfy { $0 == "ok" }

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS public.global_secrets;
+DROP TABLE IF EXISTS public.workspace_secrets;

@@ -1,2 +1,0 @@
-// run --embedded: private PostgreSQL and Redis (server issue).
-enum EmbeddedServicesModule {}

@@ -1,0 +1,128 @@
+/// The two services' unit files. Sandboxed: no privileges to gain, a read-only system,
+/// no home directories, a private /tmp, and an empty capability set; writable only
+/// where the tenant keeps state.
+public enum SystemdUnits {
+    public static let plugin = "molecule-memory-plugin.service"
+    public static let server = "molecule-tenant.service"
+    public static let directory = "/etc/systemd/system"
+
+    static let sandbox = """
+        NoNewPrivileges=yes
+        ProtectSystem=strict
+        ProtectHome=yes
+        PrivateTmp=yes
+        PrivateDevices=yes
+        ProtectKernelTunables=yes
+        ProtectKernelModules=yes
+        ProtectControlGroups=yes
+        RestrictSUIDSGID=yes
+        LockPersonality=yes
+        ReadWritePaths=/var/lib/molecule-tenant /var/log/molecule-tenant
+        CapabilityBoundingSet=
+        AmbientCapabilities=
+        UMask=0077
+        """
+
+    static let environment = """
+        EnvironmentFile=/etc/molecule-tenant/tenant.env
+        EnvironmentFile=-/etc/molecule-tenant/secrets.env
+        """
+
+    public static func pluginUnit(_ inputs: InstallInputs) -> String {
+        let after = inputs.externalDatabase ? "network-online.target" : "network-online.target postgresql.service"
+        return """
+            # Written by molecule-tenant install.
+            [Unit]
+            Description=Molecule tenant memory plugin
+            Documentation=https://github.com/Molecule-AI/molecule-core
+            Wants=network-online.target
+            After=\(after)
+
+            [Service]
+            Type=simple
+            User=molecule
+            Group=molecule
+            \(environment)
+            ExecStart=/usr/local/bin/molecule-tenant memory-plugin
+            Restart=on-failure
+            RestartSec=2
+            TimeoutStopSec=15
+            LimitNOFILE=65536
+            \(sandbox)
+
+            [Install]
+            WantedBy=multi-user.target
+
+            """
+    }
+
+    public static func serverUnit(_ inputs: InstallInputs) -> String {
+        let redis = inputs.externalRedis ? "" : " redis-server.service valkey-server.service"
+        return """
+            # Written by molecule-tenant install.
+            [Unit]
+            Description=Molecule tenant server
+            Documentation=https://github.com/Molecule-AI/molecule-core
+            Requires=\(plugin)
+            After=\(plugin) network-online.target\(redis)
+            Wants=network-online.target
+
+            [Service]
+            Type=simple
+            User=molecule
+            Group=molecule
+            \(environment)
+            ExecStart=/usr/local/bin/molecule-tenant server
+            Restart=on-failure
+            RestartSec=2
+            TimeoutStopSec=15
+            LimitNOFILE=65536
+            \(sandbox)
+
+            [Install]
+            WantedBy=multi-user.target
+
+            """
+    }
+
+    public static func units(_ inputs: InstallInputs) -> [(name: String, text: String)] {
+        [(plugin, pluginUnit(inputs)), (server, serverUnit(inputs))]
+    }
+}
+
+/// Writes the unit files, checks them with `systemd-analyze verify` where it exists, and
+/// reloads systemd.
+public struct UnitsStep: InstallStep {
+    public let name = "units"
+    public let title = "Install the systemd units"
+
+    public init() {}
+
+    public func check(_ context: InstallContext) async throws(InstallError) -> StepCheck {
+        var changes: [Change] = []
+        for (unit, text) in SystemdUnits.units(context.inputs) {
+            let path = "\(SystemdUnits.directory)/\(unit)"
+            let current = context.files.read(path)
+            if current != text { changes.append(Change("write \(path)", detail: TextDiff.render(path: path, old: current, new: text))) }
+        }
+        if !changes.isEmpty { context.markServicesStale() }
+        return StepCheck(changes: changes)
+    }
+
+    public func apply(_ context: InstallContext, _ check: StepCheck) async throws(InstallError) {
+        var paths: [String] = []
+        for (unit, text) in SystemdUnits.units(context.inputs) {
+            let path = "\(SystemdUnits.directory)/\(unit)"
+            try context.write(path, text, mode: 0o644)
+            paths.append(path)
+        }
+        context.systemctl("daemon-reload")
+        if context.run(HostCommand(["sh", "-c", "command -v systemd-analyze"])).succeeded {
+            let verify = context.run(HostCommand(["systemd-analyze", "verify"] + paths, timeoutSeconds: 60))
+            if !verify.succeeded {
+                throw .command("systemd-analyze verify of the units", status: verify.status, output: verify.output)
+            }
+        }
+        context.markServicesStale()
+    }
+}

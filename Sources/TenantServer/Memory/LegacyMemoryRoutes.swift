@@ -1,0 +1,128 @@
+import Hummingbird
+import MemoryAccess
+import MemoryContract
+import Timestamps
+
+/// `POST|GET /workspaces/:id/memories`: the scope-based surface agent runtimes use
+/// (`a2a_tools_memory.py`), with the reference's wire shapes. Scopes map to namespaces
+/// (LOCAL `workspace:<self>`, TEAM `team:<parent or self>`, GLOBAL `org:<root>`).
+struct LegacyMemoryRoutes: Sendable {
+    let memory: WorkspaceMemory
+    let authenticator: Authenticator
+
+    func register(on router: Router<TenantRequestContext>) {
+        router.post("/workspaces/:id/memories", use: commit)
+        router.get("/workspaces/:id/memories", use: recall)
+    }
+
+    struct CommitBody: Decodable {
+        let content: String
+        let scope: String
+        /// The reference's free-form category tag (default "general"), kept with the memory.
+        let namespace: String?
+        /// The runtime repeats its workspace id; it must be the path's.
+        let workspaceID: String?
+
+        enum CodingKeys: String, CodingKey {
+            case content, scope, namespace
+            case workspaceID = "workspace_id"
+        }
+
+        static let fields: Set<String> = ["content", "scope", "namespace", "workspace_id"]
+    }
+
+    struct Committed: Encodable {
+        let id: String
+        let scope: String
+        let namespace: String
+    }
+
+    static let defaultTag = "general"
+
+    @Sendable func commit(_ request: Request, context: TenantRequestContext) async throws -> Response {
+        let id = try context.workspaceID()
+        let caller = try await authenticator.requireWorkspace(request, id)
+        let body = try await JSONRequest.decodeObject(CommitBody.self, request, allowed: CommitBody.fields)
+        try Self.requireSameWorkspace(body.workspaceID, id)
+        let scope: MemoryScope
+        do {
+            scope = try NamespaceResolver.scope(body.scope)
+        } catch {
+            throw APIError.access(error)
+        }
+        let tag = body.namespace.flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultTag
+        guard tag.count <= 50 else { throw APIError.badRequest("namespace must be <= 50 characters") }
+        try WorkspaceMemory.validateContent(body.content)
+        let resolver = try await memory.placement(id).resolver
+        let namespace: String
+        do {
+            namespace = try resolver.writeNamespace(for: scope)
+        } catch {
+            throw APIError.access(error)
+        }
+        var propagation: [String: JSONValue]?
+        if tag != Self.defaultTag { propagation = ["legacy": .object(["scope": .string(scope.rawValue), "namespace": .string(tag)])] }
+        let write = MemoryWrite(content: body.content, kind: .fact, source: caller == .admin ? .user : .agent, propagation: propagation)
+        let written = try await memory.commit(write, into: namespace, by: resolver, logger: context.logger)
+        return try JSONResponse.make(Committed(id: written.id, scope: scope.rawValue, namespace: tag), status: .created)
+    }
+
+    /// One recalled memory in the legacy shape; org memories arrive wrapped for agents.
+    struct Recalled: Encodable {
+        let id: String
+        let content: String
+        let scope: String
+        let createdAt: String
+
+        enum CodingKeys: String, CodingKey {
+            case id, content, scope
+            case createdAt = "created_at"
+        }
+
+        init(_ memory: Memory) {
+            id = memory.id
+            content = OrgMemory.present(memory)
+            scope = MemoryScope(namespace: memory.namespace)?.rawValue ?? ""
+            createdAt = String(memory.createdAt.rfc3339.prefix(19)) + "Z"
+        }
+    }
+
+    static let defaultLimit = 50
+
+    /// Unlike the reference, honours `q` (search) and `scope` (one namespace).
+    @Sendable func recall(_ request: Request, context: TenantRequestContext) async throws -> Response {
+        let id = try context.workspaceID()
+        try await authenticator.requireWorkspace(request, id)
+        try Self.requireSameWorkspace(request.query("workspace_id"), id)
+        let limit = try MemoryQuery.limit(request.query("limit"), default: Self.defaultLimit)
+        let resolver = try await memory.placement(id).resolver
+        var namespaces: [String] = []
+        if let text = request.query("scope") {
+            do {
+                namespaces = [resolver.readNamespace(for: try NamespaceResolver.scope(text.uppercased()))]
+            } catch {
+                throw APIError.access(error)
+            }
+        }
+        let found = try await memory.search(namespaces, query: request.query("q"), limit: limit, by: resolver)
+        return try JSONResponse.ok(found.map(Recalled.init))
+    }
+
+    static func requireSameWorkspace(_ claimed: String?, _ id: String) throws {
+        guard let claimed, !claimed.isEmpty else { return }
+        guard claimed.lowercased() == id else { throw APIError.forbidden("workspace_id does not match the workspace in the path") }
+    }
+}
+
+/// Query parameters the memory routes share.
+enum MemoryQuery {
+    /// The plugin answers at most 100 memories per search.
+    static let maxLimit = 100
+
+    /// `limit`: a positive integer, capped at 100; absent means `default`.
+    static func limit(_ text: String?, default value: Int) throws -> Int {
+        guard let text else { return value }
+        guard let limit = Int(text), limit > 0 else { throw APIError.badRequest("limit must be a positive integer") }
+        return min(limit, maxLimit)
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+/// Events through Redis pub/sub: emitted on one replica, streamed by another.
+@Suite("Events, notify and broadcast")
+struct EventsTests {
+    @Test func aNotifyOnOneReplicaReachesAnSSEStreamOnAnother() async throws {
+        let first = try await RunningServer()
+        let second = try await RunningServer(adminToken: first.adminToken, database: first.database)
+        let lead = try first.createWorkspace("lead")
+        let member = try first.createWorkspace("member", parent: lead)
+        let token = try first.registerPoll(member)
+        let leadToken = try first.registerPoll(lead)
+
+        let stream = try StreamingClient(port: second.port, path: "/workspaces/\(member)/events/stream", headers: ["Authorization": "Bearer \(token)"])
+        #expect(stream.status == 200)
+        #expect(try stream.next { $0 == ": ping" } != nil, "the stream opens with a keep-alive comment")
+
+        let sent = try first.send("POST", "/workspaces/\(member)/notify", #"{"message":"build is green","attachments":[{"uri":"workspace:/out/report.md","name":"report.md","mimeType":"text/markdown"}]}"#, token: token)
+        #expect(sent.status == 200, "\(sent.text)")
+        #expect(try sent.object()["status"] as? String == "sent")
+        let event = try #require(try stream.nextEvent())
+        #expect(event["type"] as? String == "AGENT_MESSAGE")
+        #expect(event["timestamp"] is Int)
+        let data = try #require(event["data"] as? [String: Any])
+        #expect(data["message"] as? String == "build is green")
+        #expect(data["workspace_id"] as? String == member)
+        #expect(data["name"] as? String == "member")
+        #expect((data["attachments"] as? [[String: Any]])?.first?["name"] as? String == "report.md")
+
+        // Stored where the reference stores them, and in the agent's inbox.
+        let stored = try first.send("GET", "/events/\(member)", token: first.adminToken).array()
+        #expect(stored.first?["event_type"] as? String == "AGENT_MESSAGE")
+        let inbox = try first.send("GET", "/workspaces/\(member)/activity?type=a2a_receive", token: token).array()
+        #expect(inbox.first?["method"] as? String == "notify")
+        #expect((inbox.first?["response_body"] as? [String: Any])?["result"] as? String == "build is green")
+
+        // Refusals: no token, another workspace's token, an unknown workspace, a workspace token on /events.
+        #expect(try first.send("GET", "/workspaces/\(member)/events/stream").status == 401)
+        #expect(try first.send("GET", "/workspaces/\(member)/events/stream", token: leadToken).status == 401)
+        #expect(try first.send("GET", "/workspaces/\(UUID().uuidString.lowercased())/events/stream", token: first.adminToken).status == 404)
+        #expect(try first.send("GET", "/events", token: token).status == 401)
+        #expect(try first.send("POST", "/workspaces/\(member)/notify", #"{"message":"x"}"#, token: leadToken).status == 401)
+        for (body, fragment) in [(#"{}"#, "message"), (#"{"message":"  "}"#, "message"), (#"{"message":"x","attachments":[{"uri":"","name":"a"}]}"#, "attachment[0]")] {
+            let refused = try first.send("POST", "/workspaces/\(member)/notify", body, token: token)
+            #expect(refused.status == 400)
+            #expect(refused.errorBody?.error.contains(fragment) == true, "\(refused.text)")
+        }
+
+        // Talking to the user can be turned off by the admin: 403 talk_to_user_disabled.
+        #expect(try first.send("PATCH", "/workspaces/\(member)/abilities", #"{"talk_to_user_enabled":false}"#, token: token).status == 401)
+        #expect(try first.send("PATCH", "/workspaces/\(member)/abilities", #"{"talk_to_user_enabled":false}"#, token: first.adminToken).status == 200)
+        let silenced = try first.send("POST", "/workspaces/\(member)/notify", #"{"message":"hello?"}"#, token: token)
+        #expect(silenced.status == 403)
+        #expect(silenced.errorBody?.error == "talk_to_user_disabled")
+
+        // SIGTERM with a stream attached: the stream ends and the server exits cleanly.
+        let outcome = second.stop()
+        #expect(outcome.status == 0, "\(outcome.stderr.suffix(1500))")
+        #expect(try stream.next { _ in false } == nil)
+        withExtendedLifetime(first) {}
+    }
+
+    @Test func idleStreamsGetKeepAlives() async throws {
+        let server = try await RunningServer(extra: ["SSE_KEEPALIVE_SECONDS": "1"])
+        let id = try server.createWorkspace("idle")
+        let token = try server.registerPoll(id)
+        let stream = try StreamingClient(port: server.port, path: "/workspaces/\(id)/events/stream", headers: ["Authorization": "Bearer \(token)"])
+        for _ in 0..<3 { #expect(try stream.next { $0 == ": ping" } != nil) }
+    }
+
+    @Test func broadcastReachesTheWholeOrgOnlyWhenEnabled() async throws {
+        let server = try await RunningServer()
+        let root = try server.createWorkspace("root")
+        let sender = try server.createWorkspace("sender", parent: root)
+        let sibling = try server.createWorkspace("sibling", parent: root)
+        let nephew = try server.createWorkspace("nephew", parent: sibling)
+        let stranger = try server.createWorkspace("stranger")
+        let token = try server.registerPoll(sender)
+        let nephewToken = try server.registerPoll(nephew)
+        let strangerToken = try server.registerPoll(stranger)
+
+        let refused = try server.send("POST", "/workspaces/\(sender)/broadcast", #"{"message":"all hands"}"#, token: token)
+        #expect(refused.status == 403)
+        #expect(refused.errorBody?.error == "broadcast_disabled")
+        #expect(try server.send("PATCH", "/workspaces/\(sender)/abilities", #"{"broadcast_enabled":true}"#, token: server.adminToken).status == 200)
+        #expect(try server.send("PATCH", "/workspaces/\(sender)/abilities", #"{}"#, token: server.adminToken).status == 400)
+
+        let stream = try StreamingClient(port: server.port, path: "/workspaces/\(nephew)/events/stream", headers: ["Authorization": "Bearer \(nephewToken)"])
+        let sent = try server.send("POST", "/workspaces/\(sender)/broadcast", #"{"message":"all hands"}"#, token: token)
+        #expect(sent.status == 200, "\(sent.text)")
+        #expect(try sent.object()["delivered"] as? Int == 3)
+        let event = try #require(try stream.nextEvent())
+        #expect(event["type"] as? String == "BROADCAST_MESSAGE")
+        #expect((event["data"] as? [String: Any])?["sender_id"] as? String == sender)
+
+        let received = try server.send("GET", "/workspaces/\(nephew)/activity?type=broadcast_receive", token: nephewToken).array()
+        #expect(received.count == 1 && received.first?["source_id"] as? String == sender)
+        #expect(try server.send("GET", "/workspaces/\(stranger)/activity?type=broadcast_receive", token: strangerToken).array().isEmpty)
+        #expect(try server.send("GET", "/workspaces/\(sender)/activity?type=broadcast_sent", token: token).array().count == 1)
+        #expect(try server.send("POST", "/workspaces/\(sender)/broadcast", #"{"message":""}"#, token: token).status == 400)
+    }
+
+    @Test func aConsumerThatStopsReadingIsDroppedNotBuffered() async throws {
+        let server = try await RunningServer()
+        let id = try server.createWorkspace("flood")
+        let token = try server.registerPoll(id)
+        let stream = try StreamingClient(port: server.port, path: "/workspaces/\(id)/events/stream", headers: ["Authorization": "Bearer \(token)"])
+        #expect(stream.status == 200)
+        // 600 events of 64 KiB (about 40 MB) to a client that reads nothing meanwhile: far more
+        // than socket buffers plus the 256-event subscriber buffer hold.
+        let message = String(repeating: "x", count: 64 * 1024)
+        for _ in 0..<600 {
+            #expect(try server.send("POST", "/workspaces/\(id)/notify", #"{"message":"\#(message)"}"#, token: token).status == 200)
+        }
+        var received = 0
+        while try stream.nextEvent() != nil { received += 1 }
+        // The server ended the stream after what it had buffered, instead of queueing all 600.
+        #expect(received < 600)
+        #expect(received > 0)
+        let outcome = server.stop()
+        #expect(outcome.stderr.contains("dropping a slow event subscriber"))
+    }
+}

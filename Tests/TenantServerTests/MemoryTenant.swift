@@ -1,0 +1,72 @@
+import Foundation
+import TestSupport
+
+/// A tenant with memory: a private database, the memory plugin child process on a port
+/// of our choosing (so a test can stop it and bring it back there) and the server.
+final class MemoryTenant: @unchecked Sendable {
+    let database: TestDatabaseHandle
+    let pluginPort: Int
+    private(set) var plugin: ChildProcess?
+    let server: RunningServer
+
+    init(extra: [String: String] = [:]) async throws {
+        database = try await TestPostgres.createDatabase("memsrv")
+        pluginPort = freeTCPPort()
+        plugin = try await Self.startPlugin(databaseURL: database.url, port: pluginPort)
+        server = try await RunningServer(database: database, extra: [
+            "MEMORY_PLUGIN_URL": "http://127.0.0.1:\(pluginPort)", "MEMORY_PLUGIN_REQUIRED": "1", "MEMORY_PLUGIN_BOOT_WAIT": "20s",
+        ].merging(extra) { _, new in new })
+    }
+
+    deinit {
+        if let plugin {
+            plugin.signal(SIGKILL)
+            _ = plugin.wait()
+        }
+    }
+
+    static func startPlugin(databaseURL: String, port: Int) async throws -> ChildProcess {
+        let process = try MoleculeTenantBinary.start(["memory-plugin", "--config", "/dev/null"], environment: [
+            "MEMORY_PLUGIN_DATABASE_URL": databaseURL, "MEMORY_PLUGIN_LISTEN_ADDR": "127.0.0.1:\(port)", "LOG_FORMAT": "json",
+        ])
+        for _ in 0..<300 {
+            if let health = try? TestHTTP.request("GET", port: port, path: "/v1/health", timeout: .seconds(2)), health.status == 200 { return process }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        process.signal(SIGKILL)
+        throw TestSupportError("memory plugin did not start on port \(port): \(process.wait().stderr)")
+    }
+
+    /// Kills the plugin (as a crash would) and waits until it is gone.
+    func stopPlugin() {
+        guard let plugin else { return }
+        plugin.signal(SIGKILL)
+        _ = plugin.wait()
+        self.plugin = nil
+    }
+
+    func restartPlugin() async throws {
+        plugin = try await Self.startPlugin(databaseURL: database.url, port: pluginPort)
+    }
+
+    /// Creates a workspace as admin and registers it like a runtime; returns (id, token).
+    func agent(_ name: String, parent: String? = nil) throws -> (id: String, token: String) {
+        let id = try server.createWorkspace(name, parent: parent)
+        return (id, try server.registerPoll(id))
+    }
+
+    /// A JSON-RPC call to the workspace's MCP endpoint; returns the whole answer.
+    func mcp(_ workspace: String, token: String, _ method: String, _ params: String = "{}", id: Int = 1) throws -> TestHTTP.Response {
+        try server.send("POST", "/workspaces/\(workspace)/mcp", #"{"jsonrpc":"2.0","id":\#(id),"method":"\#(method)","params":\#(params)}"#, token: token)
+    }
+
+    /// Calls a tool and returns its text, or the JSON-RPC error message prefixed "error:".
+    func tool(_ workspace: String, token: String, _ name: String, _ arguments: String = "{}") throws -> String {
+        let response = try mcp(workspace, token: token, "tools/call", #"{"name":"\#(name)","arguments":\#(arguments)}"#)
+        let object = try response.object()
+        if let error = object["error"] as? [String: Any] { return "error: \(error["message"] as? String ?? "")" }
+        let result = object["result"] as? [String: Any]
+        let content = result?["content"] as? [[String: Any]]
+        return content?.first?["text"] as? String ?? ""
+    }
+}
