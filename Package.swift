@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         // No traits: the defaults pull in full Foundation (ICU, about +45 MB).
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0", traits: []),
+        // Already in the graph through Hummingbird; named for its ServerQuiescingHelper.
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.0"),
         // Already in the graph through Hummingbird; named so `run` can group services.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
@@ -125,6 +127,7 @@ let package = Package(
                 "Migrations",
                 "TenantCrypto",
                 "BuildInfo",
+                "SocketHandover",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -163,7 +166,26 @@ let package = Package(
                 "TenantCrypto",
                 "BuildInfo",
                 "Timestamps",
+                "SocketHandover",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Serving on a listening socket that can be handed to the next release.
+        .target(name: "CSocketHandover"),
+        .target(
+            name: "SocketHandover",
+            dependencies: [
+                "CSocketHandover",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -182,6 +204,12 @@ let package = Package(
         .target(
             name: "Releases",
             dependencies: ["CLibArchive", "TenantCrypto", "Timestamps"],
+            swiftSettings: swiftSettings
+        ),
+        // `upgrade`: fetch, verify, preflight, hand over, health gate, rollback.
+        .target(
+            name: "Upgrades",
+            dependencies: ["Releases", "TenantConfig", "TenantCrypto", "Timestamps"],
             swiftSettings: swiftSettings
         ),
         // `run --embedded`: a private PostgreSQL and Redis as child processes.
@@ -222,6 +250,7 @@ let package = Package(
                 "TenantCrypto",
                 "Installer",
                 "Releases",
+                "Upgrades",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -331,7 +360,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ReleasesTests",
-            dependencies: ["Releases", "TenantCrypto", "TestSupport"],
+            dependencies: ["Releases", "Upgrades", "TenantCrypto", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -4,7 +4,8 @@
 #   2. starts PostgreSQL and Redis as plain processes on loopback ports 55432/56379
 #      (Tests/services.sh), leaving 5432/6379 free for the fresh-host lab;
 #   3. builds (failing on any compiler warning in our code) and runs `swift test`;
-#   4. runs the lab scripts (Tests/lab/) unless LAB=0.
+#   4. builds the release binary and runs Tests/release/ (socket handover) unless RELEASE_TESTS=0;
+#   5. runs the lab scripts (Tests/lab/) unless LAB=0.
 # Needs root for apt; re-runs itself through sudo when started by another user.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +43,14 @@ fi
 rm -f "$build_log"
 
 swift test
+
+# Socket handover and upgrade tests need the release build (NIO asserts in debug builds
+# when two processes share a listening socket); CI builds it once, here.
+if [ "${RELEASE_TESTS:-1}" != 0 ]; then
+  swift build -c release --static-swift-stdlib 2>&1 | grep -E "error:|Build complete" || true
+  [ -x .build/release/molecule-tenant ] || { echo "Tests/run.sh: release build failed" >&2; exit 1; }
+  for script in Tests/release/*.sh; do BINARY=.build/release/molecule-tenant bash "$script"; done
+fi
 
 if [ "${LAB:-1}" != 0 ] && [ -x Tests/lab/tests.sh ]; then
   bash Tests/lab/tests.sh

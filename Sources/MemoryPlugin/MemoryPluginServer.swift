@@ -4,6 +4,7 @@ import MemoryContract
 import Migrations
 import Postgres
 import ServiceLifecycle
+import SocketHandover
 import UnixSignals
 
 /// Everything `molecule-tenant memory-plugin` needs, resolved from configuration.
@@ -78,12 +79,9 @@ public enum MemoryPluginServer {
         let store = MemoryStore(pool: pool, embeddingDimensions: embeddings.dimensions)
         let metrics = PluginMetrics()
         let routes = PluginRoutes(store: store, limits: ContractLimits(embeddingDimensions: embeddings.dimensions), metrics: metrics)
-        let app = Application(
-            router: routes.router(),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-            onServerRunning: { _ in logger.notice("memory plugin listening", metadata: ["address": "\(configuration.host):\(configuration.port)"]) },
-            logger: logger
-        )
+        // Serves on a socket it can hand to the next release (docs/upgrading.md).
+        let app = HandoverHTTPServer(responder: routes.router().buildResponder(), host: configuration.host, port: configuration.port,
+                                     name: "memory plugin", logger: logger)
         return PluginService(app: app, store: store, metrics: metrics, janitorInterval: configuration.janitorInterval, logger: logger)
     }
 
@@ -110,7 +108,7 @@ public enum MemoryPluginServer {
 
 /// The HTTP server and the TTL janitor as one service; the pool closes once both stop.
 struct PluginService: Service {
-    let app: Application<RouterResponder<BasicRequestContext>>
+    let app: HandoverHTTPServer<RouterResponder<BasicRequestContext>>
     let store: MemoryStore
     let metrics: PluginMetrics
     let janitorInterval: Duration

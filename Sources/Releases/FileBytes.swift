@@ -50,6 +50,9 @@ public enum FileBytes {
 
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+    @discardableResult
+    public static func remove(_ path: String) -> Bool { unlink(path) == 0 }
+
     /// `mkdir -p`: creates `path` and any missing parents.
     public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
         var current = path.hasPrefix("/") ? "" : "."

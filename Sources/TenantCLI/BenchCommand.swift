@@ -6,7 +6,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Built-in benchmarks; each prints one JSON line of figures.",
-        subcommands: [PGLimit.self, Plugin.self]
+        subcommands: [PGLimit.self, Plugin.self, HTTP.self]
     )
 
     struct Plugin: AsyncParsableCommand {

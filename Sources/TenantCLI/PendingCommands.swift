@@ -32,26 +32,6 @@ struct UninstallCommand: AsyncParsableCommand {
     func run() async throws { throw notAvailable("uninstall") }
 }
 
-struct UpgradeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "upgrade",
-        abstract: "Upgrade to a signed release with zero downtime; rolls back by itself if the health gate fails.",
-        discussion: """
-            Examples:
-              sudo molecule-tenant upgrade --check
-              sudo molecule-tenant upgrade --bundle molecule-tenant-1.2.0-linux-amd64.tar.gz
-              sudo molecule-tenant upgrade --rollback
-            """
-    )
-    @OptionGroup var global: GlobalOptions
-    @Flag(help: "Exit 2 when an upgrade is available, 0 when current.") var check = false
-    @Option(help: "Upgrade to this version.") var to: String?
-    @Option(help: "Upgrade from this bundle file.") var bundle: String?
-    @Option(help: "Release channel.") var channel: String?
-    @Flag(help: "Return to the previous release.") var rollback = false
-    func run() async throws { throw notAvailable("upgrade") }
-}
-
 struct ConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",

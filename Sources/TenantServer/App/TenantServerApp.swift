@@ -5,6 +5,7 @@ import Migrations
 import Postgres
 import RedisClient
 import ServiceLifecycle
+import SocketHandover
 import UnixSignals
 
 /// Boots the tenant API: waits for the database with backoff, applies server
@@ -66,13 +67,9 @@ public enum TenantServerApp {
         }
         let metrics = ServerMetrics()
         let router = ServerRouter.make(dependencies, configuration: configuration, metrics: metrics)
-        let address = "\(configuration.host):\(configuration.port)"
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-            onServerRunning: { _ in logger.notice("tenant server listening", metadata: ["address": "\(address)"]) },
-            logger: logger
-        )
+        // Serves on a socket it can hand to the next release (docs/upgrading.md).
+        let app = HandoverHTTPServer(responder: router.buildResponder(), host: configuration.host, port: configuration.port,
+                                     name: "tenant server", logger: logger)
         let watcher = LivenessWatcher(
             tracker: liveness, subscriber: redis.makeSubscriber(), database: redisConfiguration.database,
             sweepInterval: configuration.livenessSweepInterval, logger: logger)

@@ -3,12 +3,13 @@ import MemoryPluginClient
 import Postgres
 import RedisClient
 import ServiceLifecycle
+import SocketHandover
 
 /// The HTTP server and the liveness watcher as one service. When the server stops
 /// (graceful shutdown drains in-flight requests first) the watcher is cancelled and
 /// the pools close.
 struct TenantServerService: Service {
-    let app: Application<RouterResponder<TenantRequestContext>>
+    let app: HandoverHTTPServer<RouterResponder<TenantRequestContext>>
     let watcher: LivenessWatcher
     let messaging: MessagingBackground
     let pool: PostgresPool

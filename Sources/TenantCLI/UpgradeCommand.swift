@@ -1,0 +1,131 @@
+import ArgumentParser
+import Releases
+import TenantConfig
+import Upgrades
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct UpgradeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "upgrade",
+        abstract: "Upgrade to a signed release with zero downtime; rolls back by itself if the health gate fails.",
+        discussion: """
+            Fetches the release (the channel's, --to V, or --bundle FILE), checks its Ed25519 signature \
+            and checksum, checks the new binary runs and that every variable its manifest requires is \
+            set (else names them and `molecule-tenant config sync`), applies its migrations, hands the \
+            memory plugin and the server over to it on their listening sockets, and waits until both \
+            serve it healthily. If they do not, it goes back to the previous release, marks the new one \
+            rejected on this host, and exits 1. Outcomes go to /var/lib/molecule-tenant/upgrades.json.
+
+            Releases come from MOLECULE_RELEASE_URL (file://, http:// or https://): \
+            channels/<name>.json and molecule-tenant-<version>-linux-<arch>.tar.gz (+ .sig).
+
+            Exit codes: 0 done (or already current), 1 failed or rolled back, 2 usage, or with --check: an upgrade is available.
+
+            Examples:
+              sudo molecule-tenant upgrade --check
+              sudo molecule-tenant upgrade --to 1.2.0
+              sudo molecule-tenant upgrade --bundle molecule-tenant-1.2.0-linux-amd64.tar.gz
+              sudo molecule-tenant upgrade --rollback
+            """
+    )
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Exit 2 when an upgrade is available, 0 when current.") var check = false
+    @Option(help: "Upgrade to this version.") var to: String?
+    @Option(help: ArgumentHelp("Upgrade from this bundle file (its .sig beside it).", valueName: "FILE")) var bundle: String?
+    @Option(help: "Release channel (default: stable).") var channel: String?
+    @Flag(help: "Return to the release this one replaced.") var rollback = false
+    @Flag(help: "Install even when the bundle is unsigned or not signed by a trusted key.") var allowUnsigned = false
+    @Flag(help: "Run as the auto-update timer does: skip releases rejected on this host.") var auto = false
+    @Option(help: "Seconds each service has to come up healthy on the new release.") var gateTimeout: Int = 120
+
+    func validate() throws {
+        let sources = [to != nil, bundle != nil, rollback].filter { $0 }.count
+        guard sources <= 1 else { throw ValidationError("use one of --to, --bundle and --rollback") }
+        guard !(check && (bundle != nil || rollback)) else { throw ValidationError("--check compares with the channel; it takes no --bundle or --rollback") }
+        guard gateTimeout >= 1 else { throw ValidationError("--gate-timeout must be at least 1 second") }
+    }
+
+    func run() async throws {
+        let context = try CommandContext.prepare(global, label: "upgrade")
+        // Tests run the whole upgrade in a directory; a real host has no prefix and uses systemd.
+        let layout = HostLayout(root: context.environment["MOLECULE_TENANT_ROOT"] ?? "")
+        let installed = try? InstalledConfig.load(layout)
+        var settings = Upgrader.Settings(releaseURL: context.environment["MOLECULE_RELEASE_URL"] ?? installed?.values["MOLECULE_RELEASE_URL"])
+        settings.allowUnsigned = allowUnsigned
+        settings.gateTimeout = .seconds(gateTimeout)
+        settings.skipRejected = auto
+        let json = global.json
+        let quiet = global.quiet
+        let upgrader = Upgrader(
+            layout: layout,
+            control: layout.usesSystemd ? SystemdControl() : PIDFileControl(layout: layout),
+            settings: settings,
+            emit: { event in UpgradeCommand.show(event, json: json, quiet: quiet) })
+        let channelName = channel ?? installed?.values["MOLECULE_RELEASE_CHANNEL"] ?? "stable"
+        do {
+            if check {
+                let (current, available, newer) = try upgrader.check(channel: channelName)
+                if json {
+                    try context.emit(CheckReport(current: current, available: available, upgradeAvailable: newer))
+                } else {
+                    context.say(newer ? "\(available) is available (this host runs \(current ?? "no release"))" : "up to date (\(current ?? available))")
+                }
+                if newer { throw ExitCode(2) }
+                return
+            }
+            if rollback {
+                try await upgrader.rollback()
+            } else if let bundle {
+                try await upgrader.upgrade(.bundle(bundle))
+            } else if let to {
+                try await upgrader.upgrade(.version(to))
+            } else {
+                try await upgrader.upgrade(.channel(channelName))
+            }
+        } catch let failure as UpgradeFailure {
+            throw CLIFailure(failure.description)
+        } catch let error as ReleaseError {
+            throw CLIFailure(error.description)
+        }
+    }
+
+    /// Progress: one line per step for people (stderr on a TTY stays free for errors), NDJSON with --json.
+    static func show(_ event: UpgradeEvent, json: Bool, quiet: Bool) {
+        if json {
+            let version = event.version.map { #","version":"\#($0)""# } ?? ""
+            let service = event.service.map { #","service":"\#($0)""# } ?? ""
+            Output.standard(#"{"event":"\#(event.event)","message":"\#(jsonEscaped(event.message))"\#(version)\#(service)}"#)
+        } else if !quiet {
+            let marker = isatty(STDOUT_FILENO) == 1 ? "==> " : ""
+            Output.standard("\(marker)\(event.message)")
+        }
+    }
+
+    private static func jsonEscaped(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+}
+
+private struct CheckReport: Encodable {
+    let current: String?
+    let available: String
+    let upgradeAvailable: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case current, available
+        case upgradeAvailable = "upgrade_available"
+    }
+}

@@ -1,0 +1,72 @@
+import Releases
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The two long-running services an upgrade hands over, plugin first (the server depends on it).
+public enum TenantService: String, Sendable, CaseIterable {
+    case memoryPlugin = "memory-plugin"
+    case server
+
+    public var unit: String {
+        switch self {
+        case .memoryPlugin: "molecule-memory-plugin.service"
+        case .server: "molecule-tenant.service"
+        }
+    }
+}
+
+/// Finds a service's main process and asks it to hand over to the release the symlink names.
+public protocol ServiceControl: Sendable {
+    func mainPID(_ service: TenantService) -> pid_t?
+    func handOver(_ service: TenantService) throws
+}
+
+/// systemd: `systemctl reload` runs the unit's `ExecReload=/bin/kill -USR2 $MAINPID`.
+public struct SystemdControl: ServiceControl {
+    public init() {}
+
+    public func mainPID(_ service: TenantService) -> pid_t? {
+        guard let outcome = try? ChildCommand.run(["/usr/bin/env", "systemctl", "show", "--property=MainPID", "--value", service.unit]),
+              outcome.status == 0, let pid = pid_t(outcome.output.trimmingWhitespace()), pid > 0 else { return nil }
+        return pid
+    }
+
+    public func handOver(_ service: TenantService) throws {
+        let outcome = try ChildCommand.run(["/usr/bin/env", "systemctl", "reload", service.unit])
+        guard outcome.status == 0 else {
+            throw ReleaseError.badBundle("systemctl reload \(service.unit) failed: \(outcome.output.trimmingWhitespace())")
+        }
+    }
+}
+
+/// Without systemd (tests, `--init none` hosts): `run/molecule-tenant/<service>.pid`, written
+/// by each process (`MOLECULE_PID_FILE`), and SIGUSR2.
+public struct PIDFileControl: ServiceControl {
+    let layout: HostLayout
+
+    public init(layout: HostLayout) { self.layout = layout }
+
+    public func mainPID(_ service: TenantService) -> pid_t? {
+        guard let bytes = try? FileBytes.read(layout.run + "/\(service.rawValue).pid", limit: 64),
+              let pid = pid_t(String(decoding: bytes, as: UTF8.self).trimmingWhitespace()), pid > 0, kill(pid, 0) == 0 else { return nil }
+        return pid
+    }
+
+    public func handOver(_ service: TenantService) throws {
+        guard let pid = mainPID(service) else {
+            throw ReleaseError.unreadable(path: layout.run + "/\(service.rawValue).pid", reason: "the \(service.rawValue) is not running")
+        }
+        kill(pid, SIGUSR2)
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var slice = Substring(self)
+        while let first = slice.first, first.isWhitespace { slice = slice.dropFirst() }
+        while let last = slice.last, last.isWhitespace { slice = slice.dropLast() }
+        return String(slice)
+    }
+}

@@ -1,0 +1,56 @@
+import FoundationEssentials
+import Releases
+
+/// `/var/lib/molecule-tenant/upgrades.json`: every upgrade's outcome, and the versions that
+/// failed their health gate on this host (the timer never tries those again).
+public struct UpgradeLedger: Codable, Sendable {
+    public struct Entry: Codable, Sendable, Equatable {
+        public var from: String?
+        public var to: String
+        /// "succeeded", "rolled_back", "refused", "failed"
+        public var outcome: String
+        public var reason: String?
+        public var startedAt: String
+        public var finishedAt: String
+
+        enum CodingKeys: String, CodingKey {
+            case from, to, outcome, reason
+            case startedAt = "started_at"
+            case finishedAt = "finished_at"
+        }
+    }
+
+    public var current: String?
+    public var rejected: [String] = []
+    public var history: [Entry] = []
+
+    public init() {}
+
+    public static func load(_ path: String) throws -> UpgradeLedger {
+        guard FileBytes.exists(path) else { return UpgradeLedger() }
+        do {
+            return try JSONDecoder().decode(UpgradeLedger.self, from: Data(try FileBytes.read(path, limit: 16 << 20)))
+        } catch let error as ReleaseError {
+            throw error
+        } catch {
+            throw ReleaseError.unreadable(path: path, reason: "not valid JSON: \(error)")
+        }
+    }
+
+    public func save(_ path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try FileBytes.makeDirectories(parentDirectory(path))
+        try FileBytes.write(Array(try encoder.encode(self)) + [0x0A], to: path)
+    }
+
+    /// The outcome of the last run, for `status`.
+    public var lastUpgrade: Entry? { history.last }
+
+    public mutating func record(_ entry: Entry, keep: Int = 100) {
+        history.append(entry)
+        if history.count > keep { history.removeFirst(history.count - keep) }
+        if entry.outcome == "succeeded" { current = entry.to }
+        if entry.outcome == "rolled_back", !rejected.contains(entry.to) { rejected.append(entry.to) }
+    }
+}
