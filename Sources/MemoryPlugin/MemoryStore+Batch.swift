@@ -50,7 +50,9 @@ extension MemoryStore {
                 }
             }
         }
-        return results.map { $0! }
+        let written = results.map { $0! }
+        statistics.noteBulkWrite(rows: written.count { $0.status == .created || $0.status == .updated })
+        return written
     }
 
     private func result(

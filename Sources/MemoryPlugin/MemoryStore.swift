@@ -13,10 +13,13 @@ public struct MemoryStore: Sendable {
     public let embeddingDimensions: Int?
     /// The single-commit statement, with or without the embedding column.
     let commitSQL: String
+    /// Refreshes planner statistics after bulk writes (the batch route).
+    let statistics: StatisticsRefresh
 
-    public init(pool: PostgresPool, embeddingDimensions: Int? = nil) {
+    public init(pool: PostgresPool, embeddingDimensions: Int? = nil, statistics: StatisticsRefresh? = nil) {
         self.pool = pool
         self.embeddingDimensions = embeddingDimensions
+        self.statistics = statistics ?? StatisticsRefresh(pool: pool)
         self.commitSQL = Self.commitSQL(embedding: embeddingDimensions != nil)
     }
 
