@@ -65,8 +65,8 @@ extension MemoryStore {
             return BatchItemResult(index: entry.index, id: entry.write.id, status: .error, error: .from(error))
         case .success(let rows):
             if let row = rows.first {
-                let inserted = try row.decode(Bool.self, "inserted")
-                return BatchItemResult(index: entry.index, id: try row.decode(String.self, "id"), status: inserted ? .created : .updated)
+                let status: BatchStatus = try row.decode(Bool.self, "unchanged") ? .unchanged : try row.decode(Bool.self, "inserted") ? .created : .updated
+                return BatchItemResult(index: entry.index, id: try row.decode(String.self, "id"), status: status)
             }
             do {
                 let id = try await explainEmptyCommit(entry.namespace, id: entry.write.id, session)
