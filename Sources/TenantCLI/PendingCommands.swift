@@ -45,31 +45,6 @@ struct BackfillCommand: AsyncParsableCommand {
     func run() async throws { throw notAvailable("backfill") }
 }
 
-struct StatusCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show the installed tenant's services, version and health.")
-    @OptionGroup var global: GlobalOptions
-    func run() async throws { throw notAvailable("status") }
-}
-
-struct DoctorCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "doctor",
-        abstract: "Check the installed tenant and say what to fix (exit 3 when a check fails)."
-    )
-    @OptionGroup var global: GlobalOptions
-    func run() async throws { throw notAvailable("doctor") }
-}
-
-struct UninstallCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "uninstall",
-        abstract: "Stop and remove the tenant's services; --purge also deletes its data and secrets."
-    )
-    @OptionGroup var global: GlobalOptions
-    @Flag(help: "Also delete the database, config and secrets.") var purge = false
-    func run() async throws { throw notAvailable("uninstall") }
-}
-
 struct UpgradeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "upgrade",
@@ -112,23 +87,6 @@ struct ReleaseCommand: AsyncParsableCommand {
         @Option(help: "Output directory.") var out: String?
         @Option(help: "Version to stamp into the bundled copy.") var version: String?
         func run() async throws { throw notAvailable("release bundle") }
-    }
-}
-
-struct ConfigCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "config",
-        abstract: "Work with this install's configuration.",
-        subcommands: [Sync.self]
-    )
-
-    struct Sync: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "sync",
-            abstract: "Fetch the platform's config for this tenant and apply new values to secrets.env."
-        )
-        @OptionGroup var global: GlobalOptions
-        func run() async throws { throw notAvailable("config sync") }
     }
 }
 
