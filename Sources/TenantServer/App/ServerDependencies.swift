@@ -14,4 +14,5 @@ struct ServerDependencies: Sendable {
     let urlGuard: AgentURLGuard
     let publicURL: String?
     let events: EventBus
+    let a2a: A2AConfiguration
 }

@@ -57,7 +57,8 @@ public enum TenantServerApp {
             urlGuard: AgentURLGuard(allowedHosts: Set(configuration.trustedAgentHosts.map { $0.lowercased() })),
             publicURL: configuration.publicURL,
             events: EventBus(pool: pool, redis: redis, subscriber: redis.makeSubscriber(), logger: logger,
-                             keepAliveInterval: configuration.eventKeepAliveInterval))
+                             keepAliveInterval: configuration.eventKeepAliveInterval),
+            a2a: configuration.a2a)
         if configuration.adminToken == nil {
             logger.notice("ADMIN_TOKEN is not set: admin routes accept only org tokens")
         }
@@ -73,7 +74,7 @@ public enum TenantServerApp {
         let watcher = LivenessWatcher(
             tracker: liveness, subscriber: redis.makeSubscriber(), database: redisConfiguration.database,
             sweepInterval: configuration.livenessSweepInterval, logger: logger)
-        return TenantServerService(app: app, watcher: watcher, messaging: MessagingBackground(events: dependencies.events), pool: pool, redis: redis)
+        return TenantServerService(app: app, watcher: watcher, messaging: MessagingBackground(dependencies, logger: logger), pool: pool, redis: redis)
     }
 
     /// Retries with backoff (0.25 s doubling to 5 s) while PostgreSQL is starting.
