@@ -10,6 +10,8 @@ struct A2AQueueDrainer: Sendable {
     /// Items dispatched longer ago than this (the delivery timeout plus a margin) are abandoned.
     let abandonAfterSeconds: Int
     let logger: Logger
+    /// Told of every final outcome (delivered, or failed for good), e.g. to settle a delegation.
+    let settled: @Sendable (A2AQueue.Item, A2ADelivery.Outcome) async -> Void
 
     func run() async {
         await withDiscardingTaskGroup { group in
@@ -33,18 +35,22 @@ struct A2AQueueDrainer: Sendable {
 
     private func deliver(_ item: A2AQueue.Item) async {
         let outcome = await delivery.deliver(to: item.target, from: item.callerID, method: item.method, body: item.body)
+        var retry = false
         do {
             switch outcome {
             case .replied(let status, let body) where status < 400:
                 try await queue.complete(item.id, response: A2ADelivery.json(body))
             case .replied(let status, _):
-                try await queue.failed(item.id, attempts: item.attempts, error: "agent answered HTTP \(status)", retry: status >= 500)
+                retry = status >= 500 && item.attempts < A2AQueue.maxAttempts
+                try await queue.failed(item.id, attempts: item.attempts, error: "agent answered HTTP \(status)", retry: retry)
             case .failed(let error):
-                try await queue.failed(item.id, attempts: item.attempts, error: error.message, retry: error.code != "blocked_address")
+                retry = error.code != "blocked_address" && item.attempts < A2AQueue.maxAttempts
+                try await queue.failed(item.id, attempts: item.attempts, error: error.message, retry: retry)
             }
         } catch {
             logger.warning("could not record a queued A2A delivery", metadata: ["queue_id": "\(item.id)", "error": "\(error)"])
         }
+        if !retry { await settled(item, outcome) }
     }
 
     private func failAbandoned() async {

@@ -11,9 +11,18 @@ struct MessagingBackground: Sendable {
     init(_ dependencies: ServerDependencies, logger: Logger) {
         events = dependencies.events
         let configuration = dependencies.a2a
+        let delivery = dependencies.a2aDelivery(logger: logger)
+        let delegations = DelegationExecutor(
+            ledger: DelegationLedger(pool: dependencies.pool, activity: dependencies.activity, events: dependencies.events, logger: logger),
+            delivery: delivery, queue: dependencies.a2aQueue, workspaces: dependencies.workspaces)
         drainer = A2AQueueDrainer(
-            queue: dependencies.a2aQueue, delivery: dependencies.a2aDelivery(logger: logger), interval: configuration.drainInterval,
-            abandonAfterSeconds: Int(configuration.timeout.components.seconds) + 60, logger: logger)
+            queue: dependencies.a2aQueue, delivery: delivery, interval: configuration.drainInterval,
+            abandonAfterSeconds: Int(configuration.timeout.components.seconds) + 60, logger: logger,
+            settled: { item, outcome in
+                // A queued delegation is settled when its message is.
+                guard let id = DelegationExecutor.delegationID(ofQueuedBody: item.body), let source = item.callerID else { return }
+                await delegations.settle(id, source: source, target: item.target.id, outcome: outcome)
+            })
     }
 
     func run() async {
