@@ -22,6 +22,7 @@ enum ServerRouter {
         ActivityRoutes(dependencies: dependencies).register(on: router)
         SecretRoutes(dependencies: dependencies, key: configuration.secretsEncryptionKey).register(on: router)
         EventStreamRoutes(dependencies: dependencies).register(on: router)
+        EventSocketRoutes(dependencies: dependencies).register(on: router)
         UserMessageRoutes(dependencies: dependencies).register(on: router)
         DelegationRoutes(dependencies: dependencies, logger: Logger(label: "delegation")).register(on: router)
         A2ARoutes(dependencies: dependencies, delivery: dependencies.a2aDelivery(logger: Logger(label: "a2a")), queue: dependencies.a2aQueue).register(on: router)

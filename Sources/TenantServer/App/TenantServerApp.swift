@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import Migrations
 import Postgres
@@ -67,6 +68,7 @@ public enum TenantServerApp {
         let address = "\(configuration.host):\(configuration.port)"
         let app = Application(
             router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: EventSocketRoutes(dependencies: dependencies).webSocketRouter()),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { _ in logger.notice("tenant server listening", metadata: ["address": "\(address)"]) },
             logger: logger
