@@ -69,7 +69,12 @@ struct ServerCommand: AsyncParsableCommand {
             memoryPluginRequired: try environment.bool("MEMORY_PLUGIN_REQUIRED") ?? true,
             memoryPluginBootWait: try environment.duration("MEMORY_PLUGIN_BOOT_WAIT") ?? .seconds(30),
             secretsEncryptionKey: try SecretsKeySetting.optional(environment),
-            eventKeepAliveInterval: .seconds(max(try environment.int("SSE_KEEPALIVE_SECONDS") ?? 15, 1))
+            eventKeepAliveInterval: .seconds(max(try environment.int("SSE_KEEPALIVE_SECONDS") ?? 15, 1)),
+            a2a: A2AConfiguration(
+                timeout: .seconds(max(try environment.int("A2A_TIMEOUT_SECONDS") ?? 300, 1)),
+                idleTimeout: .seconds(max(try environment.int("A2A_IDLE_TIMEOUT_SECONDS") ?? 120, 1)),
+                maxResponseBytes: max(try environment.int("A2A_MAX_RESPONSE_BYTES") ?? 16 << 20, 1024),
+                drainInterval: .milliseconds(max(try environment.int("A2A_QUEUE_DRAIN_INTERVAL_MS") ?? 250, 10)))
         )
     }
 }
