@@ -124,4 +124,21 @@ struct DelegationTests {
         #expect(try server.send("POST", "/workspaces/\(team.member)/delegate", #"{"target_id":"\#(UUID().uuidString)","task":"x"}"#, token: team.memberToken).status == 404)
         #expect(team.agent.requests.isEmpty)
     }
+
+    @Test func aDelegationCutOffByARestartFailsAtItsDeadline() async throws {
+        let first = try await RunningServer()
+        let team = try A2ATests.team(first)
+        #expect(first.stop().status == 0)
+        let pool = first.database.pool()
+        try await pool.query("""
+            INSERT INTO public.delegations (delegation_id, caller_id, callee_id, task_preview, status, deadline)
+            VALUES ('cut-off', $1, $2, 'lost in a restart', 'dispatched', now() - interval '1 minute')
+            """, [team.member, team.lead])
+        await pool.shutdown()
+        let second = try await RunningServer(adminToken: first.adminToken, database: first.database)
+        let row = try await Self.awaitTerminal(second, source: team.member, token: team.memberToken, id: "cut-off")
+        #expect(row["status"] as? String == "failed")
+        #expect(row["error"] as? String == "deadline passed without a result")
+        withExtendedLifetime(first) {}
+    }
 }

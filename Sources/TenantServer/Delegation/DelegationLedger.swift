@@ -72,6 +72,28 @@ struct DelegationLedger: Sendable {
         return true
     }
 
+    /// Fails every unfinished delegation past its deadline (6 hours by default), e.g. one
+    /// whose delivery was cut off by a server restart, so no source waits forever.
+    func failOverdue() async -> Int {
+        do {
+            let overdue = try await pool.query("""
+                SELECT delegation_id, caller_id::text, callee_id::text FROM public.delegations
+                WHERE status NOT IN ('completed', 'failed') AND deadline < now() LIMIT 100
+                """)
+            var failed = 0
+            for row in overdue.rows {
+                let finished = await finish(try row.decode(String.self, at: 0), source: try row.decode(String.self, at: 1),
+                                            target: try row.decode(String.self, at: 2), completed: false, text: nil,
+                                            error: "deadline passed without a result")
+                if finished { failed += 1 }
+            }
+            return failed
+        } catch {
+            logger.warning("could not sweep overdue delegations", metadata: ["error": "\(error)"])
+            return 0
+        }
+    }
+
     /// What `GET /workspaces/:id/delegations` returns: both directions, newest first.
     struct Entry: Encodable, Sendable {
         let delegationID: String

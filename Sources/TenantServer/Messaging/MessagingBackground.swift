@@ -7,13 +7,15 @@ import RedisClient
 struct MessagingBackground: Sendable {
     let events: EventBus
     let drainer: A2AQueueDrainer
+    let ledger: DelegationLedger
 
     init(_ dependencies: ServerDependencies, logger: Logger) {
         events = dependencies.events
         let configuration = dependencies.a2a
         let delivery = dependencies.a2aDelivery(logger: logger)
+        ledger = DelegationLedger(pool: dependencies.pool, activity: dependencies.activity, events: dependencies.events, logger: logger)
         let delegations = DelegationExecutor(
-            ledger: DelegationLedger(pool: dependencies.pool, activity: dependencies.activity, events: dependencies.events, logger: logger),
+            ledger: ledger,
             delivery: delivery, queue: dependencies.a2aQueue, workspaces: dependencies.workspaces)
         drainer = A2AQueueDrainer(
             queue: dependencies.a2aQueue, delivery: delivery, interval: configuration.drainInterval,
@@ -29,7 +31,16 @@ struct MessagingBackground: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await events.run() }
             group.addTask { await drainer.run() }
+            group.addTask { await sweepDelegations() }
             await group.waitForAll()
+        }
+    }
+
+    private func sweepDelegations() async {
+        while !Task.isCancelled {
+            let failed = await ledger.failOverdue()
+            if failed > 0 { ledger.logger.notice("failed overdue delegations", metadata: ["count": "\(failed)"]) }
+            do { try await Task.sleep(for: .seconds(60)) } catch { return }
         }
     }
 
