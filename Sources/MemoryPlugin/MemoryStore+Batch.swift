@@ -27,7 +27,7 @@ extension MemoryStore {
         try await mapped {
             try await pool.withConnection { session in
                 let statements = try pipelined.map { entry in
-                    PostgresConnection.Statement(commitSQL, try commitParameters(entry.namespace, entry.write))
+                    PostgresConnection.Statement(commitSQL, try commitParameters(entry.namespace, entry.write), prepared: true)
                 }
                 let outcomes = try await session.pipeline(statements)
                 for (entry, outcome) in zip(pipelined, outcomes) {
