@@ -42,7 +42,10 @@ if grep -E "^/[^ ]*/(Sources|Tests)/[^ ]*: warning:" "$build_log" | grep -v "/.b
 fi
 rm -f "$build_log"
 
-swift test
+# Many suites start child processes (plugin, server, PostgreSQL, Redis); on a 2-core
+# machine running every test at once starves them past their timeouts. Eight at a time
+# keeps both cores busy without that.
+swift test --experimental-maximum-parallelization-width "${TEST_PARALLELISM:-8}"
 
 # Socket handover and upgrade tests need the release build (NIO asserts in debug builds
 # when two processes share a listening socket); CI builds it once, here.
