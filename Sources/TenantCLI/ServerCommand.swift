@@ -68,6 +68,7 @@ struct ServerCommand: AsyncParsableCommand {
             memoryPluginHealthy: { await PluginHealthProbe.isHealthy(baseURL: pluginURL, timeout: probeTimeout) },
             secretsEncryptionKey: try SecretsKeySetting.optional(environment),
             eventKeepAliveInterval: .seconds(max(try environment.int("SSE_KEEPALIVE_SECONDS") ?? 15, 1)),
+            eventsChannel: environment["EVENTS_CHANNEL"] ?? "events:broadcast",
             a2a: A2AConfiguration(
                 timeout: .seconds(max(try environment.int("A2A_TIMEOUT_SECONDS") ?? 300, 1)),
                 idleTimeout: .seconds(max(try environment.int("A2A_IDLE_TIMEOUT_SECONDS") ?? 120, 1)),
