@@ -17,7 +17,9 @@ struct ServerCommand: AsyncParsableCommand {
             Other settings: BIND_ADDR, REDIS_URL, ADMIN_TOKEN (admin routes refuse everything \
             without it or an org token), RATE_LIMIT (per caller per minute), LIVENESS_TTL_SECONDS, \
             CORS_ORIGINS (comma-separated), TENANT_PUBLIC_URL (the URL agents use, when behind a proxy), \
-            SERVER_DB_POOL.
+            SERVER_DB_POOL. Messaging: SECRETS_ENCRYPTION_KEY (secret routes), SSE_KEEPALIVE_SECONDS, \
+            EVENTS_CHANNEL, A2A_TIMEOUT_SECONDS, A2A_IDLE_TIMEOUT_SECONDS, A2A_MAX_RESPONSE_BYTES, \
+            A2A_QUEUE_DRAIN_INTERVAL_MS (see docs/messaging.md).
 
             Example:
               DATABASE_URL=postgres:///molecule REDIS_URL=redis://127.0.0.1:6379/0 molecule-tenant server
