@@ -62,7 +62,7 @@ public enum TenantServerApp {
             urlGuard: AgentURLGuard(allowedHosts: Set(configuration.trustedAgentHosts.map { $0.lowercased() })),
             publicURL: configuration.publicURL, memoryPlugin: memoryPlugin,
             events: EventBus(pool: pool, redis: redis, subscriber: redis.makeSubscriber(), logger: logger,
-                             keepAliveInterval: configuration.eventKeepAliveInterval),
+                             channel: configuration.eventsChannel, keepAliveInterval: configuration.eventKeepAliveInterval),
             a2a: configuration.a2a)
         if configuration.adminToken == nil {
             logger.notice("ADMIN_TOKEN is not set: admin routes accept only org tokens")
