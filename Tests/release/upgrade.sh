@@ -211,6 +211,7 @@ before=$(history)
 upgrade --auto || fail "upgrade --auto with a rejected release published: $(cat "$work/upgrade.out")"
 grep -q "not trying it again" "$work/upgrade.out" || fail "upgrade --auto did not say it skips the rejected release: $(cat "$work/upgrade.out")"
 [ "$(history)" = "$before" ] || fail "upgrade --auto recorded an upgrade while skipping: $(ledger)"
+ledger | grep -q '"last_auto_update":{[^{}]*"outcome":"skipped"' || fail "upgrades.json does not record the skipped auto run: $(ledger)"
 [ "$(cat "$run/memory-plugin.pid")" = "$plugin_pid" ] || fail "upgrade --auto touched the plugin"
 say "ok: upgrade --auto does not retry the rejected release"
 say "passed"
