@@ -38,11 +38,17 @@ final class HTTPLoadClient {
     }
 
     /// Sends one request and returns the status code; the body is read and dropped.
-    func send(_ method: String, _ path: String, body: [UInt8]) throws -> Int {
-        var request = Array("\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n".utf8)
+    /// `headers` are extra header lines, each ending in CRLF (e.g. an Authorization).
+    func send(_ method: String, _ path: String, body: [UInt8], headers: String = "") throws -> Int {
+        try exchange(method, path, body: body, headers: headers, keepBody: false).status
+    }
+
+    /// Sends one request and returns the status and, when `keepBody`, the body.
+    func exchange(_ method: String, _ path: String, body: [UInt8], headers: String = "", keepBody: Bool = true) throws -> (status: Int, body: [UInt8]) {
+        var request = Array("\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\n\(headers)Content-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n".utf8)
         request += body
         try writeAll(request)
-        return try readResponse()
+        return try readResponse(keepBody: keepBody)
     }
 
     private func writeAll(_ bytes: [UInt8]) throws {
@@ -57,7 +63,7 @@ final class HTTPLoadClient {
         }
     }
 
-    private func readResponse() throws -> Int {
+    private func readResponse(keepBody: Bool) throws -> (status: Int, body: [UInt8]) {
         var filled = 0
         var headerEnd = -1
         while headerEnd < 0 {
@@ -72,13 +78,15 @@ final class HTTPLoadClient {
         for line in head.split(separator: "\r\n") where line.lowercased().hasPrefix("content-length:") {
             length = Int(line.dropFirst("content-length:".count).trimmingPrefix(while: { $0 == " " })) ?? 0
         }
+        var kept: [UInt8] = keepBody ? Array(buffer[(headerEnd + 4)..<filled]) : []
         var remaining = length - (filled - headerEnd - 4)
         while remaining > 0 {
             let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress!, min($0.count, remaining), 0) }
             if count <= 0 { throw Failure(description: "connection closed mid-body") }
+            if keepBody { kept += buffer[0..<count] }
             remaining -= count
         }
-        return status
+        return (status, kept)
     }
 
     private static func find(_ buffer: [UInt8], _ filled: Int) -> Int {

@@ -91,17 +91,11 @@ public struct PluginBenchmark: Sendable {
         )
     }
 
-    struct PhaseOutcome: Sendable {
-        var samples: [Double]
-        var errors: Int
-        var seconds: Double
-    }
-
     /// One timed phase, or nothing when it was not asked for.
     private func phase(
         _ which: Phase, _ threads: NIOThreadPool, _ request: @escaping @Sendable (HTTPLoadClient, Int, Int) throws -> Bool
-    ) async throws -> PhaseOutcome {
-        guard phases.contains(which) else { return PhaseOutcome(samples: [], errors: 0, seconds: 0) }
+    ) async throws -> LoadPhase.Outcome {
+        guard phases.contains(which) else { return LoadPhase.Outcome(samples: [], errors: 0, seconds: 0) }
         return try await phase(threads, until: duration, count: nil, request)
     }
 
@@ -109,35 +103,8 @@ public struct PluginBenchmark: Sendable {
     private func phase(
         _ threads: NIOThreadPool, until: Duration?, count: Int?,
         _ request: @escaping @Sendable (HTTPLoadClient, Int, Int) throws -> Bool
-    ) async throws -> PhaseOutcome {
-        let clock = ContinuousClock()
-        let started = clock.now
-        let deadline = until.map { started.advanced(by: $0) }
-        let (host, port) = (host, port)
-        let parts = try await withThrowingTaskGroup(of: PhaseOutcome.self) { group in
-            for worker in 0..<concurrency {
-                group.addTask {
-                    try await threads.runIfActive {
-                        let client = try HTTPLoadClient(host: host, port: port)
-                        var samples: [Double] = []
-                        var errors = 0
-                        var sequence = 0
-                        while true {
-                            if let deadline, clock.now >= deadline { break }
-                            if let count, sequence >= count { break }
-                            sequence += 1
-                            let begin = clock.now
-                            if try request(client, worker, sequence) { samples.append((clock.now - begin).milliseconds) } else { errors += 1 }
-                        }
-                        return PhaseOutcome(samples: samples, errors: errors, seconds: 0)
-                    }
-                }
-            }
-            var all: [PhaseOutcome] = []
-            for try await part in group { all.append(part) }
-            return all
-        }
-        return PhaseOutcome(samples: parts.flatMap(\.samples), errors: parts.reduce(0) { $0 + $1.errors }, seconds: (clock.now - started).milliseconds / 1000)
+    ) async throws -> LoadPhase.Outcome {
+        try await LoadPhase(host: host, port: port, concurrency: concurrency).run(threads, until: until, count: count, request)
     }
 }
 

@@ -21,13 +21,20 @@ public final class InstallLog: Sendable {
     public init(files: HostFiles, command: String, directory: String = "/var/log/molecule-tenant") {
         var fd: Int32 = -1
         var path: String?
-        if (try? files.makeDirectory(directory, mode: 0o750)) != nil {
+        // Created if missing; an existing directory keeps its owner (the user step sets it).
+        if files.isDirectory(directory) || mkdir(files.path(directory), 0o750) == 0 {
             let candidate = "\(directory)/\(command)-\(Self.stamp()).log"
             fd = open(files.path(candidate), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
             if fd >= 0 { path = candidate }
         }
         self.path = path
         self.state = Mutex(State(fd: fd, secrets: []))
+    }
+
+    /// A log that writes nowhere (read-only commands and probes).
+    public init(discarding: Void) {
+        path = nil
+        state = Mutex(State(fd: -1, secrets: []))
     }
 
     deinit {

@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import Logging
 import MemoryContract
 import Migrations
@@ -108,7 +109,7 @@ public enum MemoryPluginServer {
 
 /// The HTTP server and the TTL janitor as one service; the pool closes once both stop.
 struct PluginService: Service {
-    let app: HandoverHTTPServer<RouterResponder<BasicRequestContext>>
+    let app: HandoverHTTPServer<RouterResponder<BasicRequestContext>, HTTP1Channel>
     let store: MemoryStore
     let metrics: PluginMetrics
     let janitorInterval: Duration

@@ -27,7 +27,7 @@ extension MemoryStore {
         try await mapped {
             try await pool.withConnection { session in
                 let statements = try pipelined.map { entry in
-                    PostgresConnection.Statement(commitSQL, try commitParameters(entry.namespace, entry.write))
+                    PostgresConnection.Statement(commitSQL, try commitParameters(entry.namespace, entry.write), prepared: true)
                 }
                 let outcomes = try await session.pipeline(statements)
                 for (entry, outcome) in zip(pipelined, outcomes) {
@@ -50,7 +50,9 @@ extension MemoryStore {
                 }
             }
         }
-        return results.map { $0! }
+        let written = results.map { $0! }
+        statistics.noteBulkWrite(rows: written.count { $0.status == .created || $0.status == .updated })
+        return written
     }
 
     private func result(
@@ -63,8 +65,8 @@ extension MemoryStore {
             return BatchItemResult(index: entry.index, id: entry.write.id, status: .error, error: .from(error))
         case .success(let rows):
             if let row = rows.first {
-                let inserted = try row.decode(Bool.self, "inserted")
-                return BatchItemResult(index: entry.index, id: try row.decode(String.self, "id"), status: inserted ? .created : .updated)
+                let status: BatchStatus = try row.decode(Bool.self, "unchanged") ? .unchanged : try row.decode(Bool.self, "inserted") ? .created : .updated
+                return BatchItemResult(index: entry.index, id: try row.decode(String.self, "id"), status: status)
             }
             do {
                 let id = try await explainEmptyCommit(entry.namespace, id: entry.write.id, session)

@@ -24,6 +24,10 @@ extension MemoryStore {
         let limit = request.effectiveLimit
         let candidates = Self.candidateCount(limit: limit)
         let (sql, parameters): (String, [any PostgresEncodable])
+        // Listing and substring plans do not depend on the values (the listing index serves
+        // both), so they are prepared once per connection. Ranked modes stay planned per
+        // call: whether the GIN index or the listing index is cheaper depends on the words.
+        var prepared = false
         if let embedding = request.embedding, embeddingDimensions != nil {
             let vector = PostgresVector(embedding)
             if query.count >= 2 {
@@ -35,11 +39,16 @@ extension MemoryStore {
             (sql, parameters) = (Self.fullTextSQL, [namespaces, kinds, query, limit, candidates])
         } else if query.count == 1 {
             (sql, parameters) = (Self.substringSQL, [namespaces, kinds, Self.escapeLike(query), limit])
+            prepared = true
         } else {
             (sql, parameters) = (Self.listingSQL, [namespaces, kinds, limit])
+            prepared = true
         }
+        let usePrepared = prepared
         return try await mapped {
-            try await pool.query(sql, parameters).rows.map(Self.memory)
+            try await pool.withConnection { session in
+                try await (usePrepared ? session.query(prepared: sql, parameters) : session.query(sql, parameters)).rows.map(Self.memory)
+            }
         }
     }
 

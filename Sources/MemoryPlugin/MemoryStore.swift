@@ -13,10 +13,13 @@ public struct MemoryStore: Sendable {
     public let embeddingDimensions: Int?
     /// The single-commit statement, with or without the embedding column.
     let commitSQL: String
+    /// Refreshes planner statistics after bulk writes (the batch route).
+    let statistics: StatisticsRefresh
 
-    public init(pool: PostgresPool, embeddingDimensions: Int? = nil) {
+    public init(pool: PostgresPool, embeddingDimensions: Int? = nil, statistics: StatisticsRefresh? = nil) {
         self.pool = pool
         self.embeddingDimensions = embeddingDimensions
+        self.statistics = statistics ?? StatisticsRefresh(pool: pool)
         self.commitSQL = Self.commitSQL(embedding: embeddingDimensions != nil)
     }
 
@@ -110,11 +113,13 @@ public struct MemoryStore: Sendable {
 
     /// One statement for a non-kv commit: create the namespace if needed, refuse an
     /// expired one, insert, or (with a supplied id) update the memory if it lives in this
-    /// namespace and anything differs. `inserted` tells a new row (xmax = 0) from an update.
+    /// namespace and anything differs. `inserted` tells a new row (xmax = 0) from an update;
+    /// `unchanged` marks a memory already equal to the write, so an idempotent re-run (a
+    /// backfill) costs one statement per item. No row: expired namespace or conflict.
     static func commitSQL(embedding: Bool) -> String {
         let column = embedding ? ", embedding" : ""
         return """
-            \(ensureNamespace)
+            \(ensureNamespace), written AS (
             INSERT INTO memory_plugin.memory_records AS r
                 (id, namespace, content, kind, source, expires_at, propagation, pin, created_at\(column))
             SELECT coalesce($3::uuid, gen_random_uuid()), $1, $4, $5, $6, $7::timestamptz, $8::jsonb, $9,
@@ -130,6 +135,12 @@ public struct MemoryStore: Sendable {
                     IS DISTINCT FROM (EXCLUDED.content, EXCLUDED.kind, EXCLUDED.source, EXCLUDED.expires_at, EXCLUDED.propagation, EXCLUDED.pin\(embedding ? ", EXCLUDED.embedding" : ""))
                    OR ($10::timestamptz IS NOT NULL AND r.created_at <> $10::timestamptz))
             RETURNING id, (xmax = 0) AS inserted
+            )
+            SELECT id, inserted, false AS unchanged FROM written
+            UNION ALL
+            SELECT s.id, false, true FROM memory_plugin.memory_records s
+            WHERE NOT EXISTS (SELECT 1 FROM written) AND NOT EXISTS (SELECT 1 FROM expired)
+              AND s.id = $3::uuid AND s.namespace = $1 AND s.kind <> 'kv'
             """
     }
 

@@ -132,23 +132,29 @@ public final class PostgresConnection: @unchecked Sendable {
         try begin()
         defer { end() }
         if let problem = Self.parameterProblem(parameters) { throw problem }
-        let name: String
-        if let existing = preparedNames[sql] {
-            name = existing
-        } else {
-            name = "mt_\(preparedNames.count + 1)"
-            guard PQsendPrepare(handle, name, sql, Int32(parameters.count), nil) == 1 else {
-                throw connectionError(handle, fallback: "could not prepare the statement")
-            }
-            _ = try collectSingleResult(handle)
-            preparedNames[sql] = name
+        let name = try preparedName(handle, sql, parameterCount: parameters.count)
+        guard sendPrepared(handle, name, parameters) else { throw connectionError(handle, fallback: "could not send the query") }
+        return try collectSingleResult(handle)
+    }
+
+    /// The server-side name of `sql` on this connection, preparing it on first use.
+    /// Not in pipeline mode: the PREPARE waits for its reply.
+    private func preparedName(_ handle: OpaquePointer, _ sql: String, parameterCount: Int) throws(PostgresError) -> String {
+        if let existing = preparedNames[sql] { return existing }
+        let name = "mt_\(preparedNames.count + 1)"
+        guard PQsendPrepare(handle, name, sql, Int32(parameterCount), nil) == 1 else {
+            throw connectionError(handle, fallback: "could not prepare the statement")
         }
+        _ = try collectSingleResult(handle)
+        preparedNames[sql] = name
+        return name
+    }
+
+    private func sendPrepared(_ handle: OpaquePointer, _ name: String, _ parameters: [any PostgresEncodable]) -> Bool {
         let texts = parameters.map { $0.postgresText }
-        let sent = withOptionalCStringArray(texts) { values in
+        return withOptionalCStringArray(texts) { values in
             PQsendQueryPrepared(handle, name, Int32(texts.count), values, nil, nil, 0) == 1
         }
-        guard sent else { throw connectionError(handle, fallback: "could not send the query") }
-        return try collectSingleResult(handle)
     }
 
     /// Runs SQL that may hold several statements (migration files), without parameters.
@@ -186,9 +192,12 @@ public final class PostgresConnection: @unchecked Sendable {
     public struct Statement: Sendable {
         public var sql: String
         public var parameters: [any PostgresEncodable]
-        public init(_ sql: String, _ parameters: [any PostgresEncodable] = []) {
+        /// Run as a statement prepared once per connection (see `query(prepared:)`).
+        public var prepared: Bool
+        public init(_ sql: String, _ parameters: [any PostgresEncodable] = [], prepared: Bool = false) {
             self.sql = sql
             self.parameters = parameters
+            self.prepared = prepared
         }
     }
 
@@ -201,6 +210,11 @@ public final class PostgresConnection: @unchecked Sendable {
         let handle = try liveHandle()
         try begin()
         defer { end() }
+        // Statements to run prepared are prepared first, each once, before the pipeline starts.
+        var names: [String: String] = [:]
+        for statement in statements where statement.prepared && names[statement.sql] == nil {
+            names[statement.sql] = try preparedName(handle, statement.sql, parameterCount: statement.parameters.count)
+        }
         guard PQenterPipelineMode(handle) == 1 else {
             throw PostgresError(kind: .usage, message: "cannot enter pipeline mode: \(Self.libpqMessage(handle))")
         }
@@ -229,7 +243,12 @@ public final class PostgresConnection: @unchecked Sendable {
             // Keep a bounded number of statements in flight.
             while sent < toSend.count, sent - completed < 512 {
                 let statement = statements[toSend[sent]]
-                guard try sendQuery(handle, statement.sql, statement.parameters), PQpipelineSync(handle) == 1 else {
+                let queued = if let name = names[statement.sql] {
+                    sendPrepared(handle, name, statement.parameters)
+                } else {
+                    try sendQuery(handle, statement.sql, statement.parameters)
+                }
+                guard queued, PQpipelineSync(handle) == 1 else {
                     throw connectionError(handle, fallback: "could not send a pipelined query")
                 }
                 sent += 1

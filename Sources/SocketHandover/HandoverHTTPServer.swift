@@ -19,26 +19,29 @@ import Glibc
 /// a successor on the same listening socket; once the successor serves, this process stops
 /// accepting, waits 100 ms for requests on just-accepted connections to arrive, quiesces (in-flight
 /// requests finish, idle connections close) and returns. SIGTERM is the usual graceful stop.
-public struct HandoverHTTPServer<Responder: HTTPResponder>: Service
+public struct HandoverHTTPServer<Responder: HTTPResponder, ChildChannel: ServerChildChannel>: Service
 where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
     let responder: Responder
+    /// Builds the per-connection channel around the request path: plain HTTP/1.1, or
+    /// HTTP/1.1 with WebSocket upgrades.
+    let makeChildChannel: @Sendable (@escaping HTTPChannelHandler.Responder) -> ChildChannel
     let host: String
     let port: Int
     let backlog: Int32
-    let idleTimeout: TimeAmount?
     let name: String
     let logger: Logger
 
     /// - Parameters:
     ///   - name: what the log calls this server ("memory plugin", "tenant server").
     ///   - backlog: the accept queue; during a handover new connections wait there.
-    public init(responder: Responder, host: String, port: Int, name: String, backlog: Int32 = 4096,
-                idleTimeout: TimeAmount? = nil, logger: Logger) {
+    ///   - childChannel: the channel each connection runs, given the request path.
+    public init(responder: Responder, host: String, port: Int, name: String, backlog: Int32 = 4096, logger: Logger,
+                childChannel: @escaping @Sendable (@escaping HTTPChannelHandler.Responder) -> ChildChannel) {
         self.responder = responder
+        self.makeChildChannel = childChannel
         self.host = host
         self.port = port
         self.backlog = backlog
-        self.idleTimeout = idleTimeout
         self.name = name
         self.logger = logger
     }
@@ -46,7 +49,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     public func run() async throws {
         let listening = try ListeningSocket.acquire(host: host, port: port, backlog: backlog)
         let quiescing = ServerQuiescingHelper(group: MultiThreadedEventLoopGroup.singleton)
-        let http = HTTP1Channel(responder: respond, configuration: .init(idleTimeout: idleTimeout))
+        let http = makeChildChannel(respond)
         let logger = self.logger
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.backlog, value: backlog)
@@ -138,5 +141,15 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         _ = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         close(fd)
         rename(temporary, path)
+    }
+}
+
+extension HandoverHTTPServer where ChildChannel == HTTP1Channel {
+    /// Plain HTTP/1.1.
+    public init(responder: Responder, host: String, port: Int, name: String, backlog: Int32 = 4096,
+                idleTimeout: TimeAmount? = nil, logger: Logger) {
+        self.init(responder: responder, host: host, port: port, name: name, backlog: backlog, logger: logger) { respond in
+            HTTP1Channel(responder: respond, configuration: .init(idleTimeout: idleTimeout))
+        }
     }
 }

@@ -6,7 +6,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Built-in benchmarks; each prints one JSON line of figures.",
-        subcommands: [PGLimit.self, Plugin.self, HTTP.self]
+        subcommands: [PGLimit.self, Plugin.self, Server.self, HTTP.self]
     )
 
     struct Plugin: AsyncParsableCommand {
@@ -89,6 +89,58 @@ struct BenchCommand: AsyncParsableCommand {
             let result = try await bench.run()
             if !keep { try await PGLimitBenchmark.cleanUp(conninfo: conninfo) }
             try context.emit(result)
+        }
+    }
+
+    struct Server: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "server",
+            abstract: "What the server adds to memory round trips: commits and recalls through it vs straight to the plugin.",
+            discussion: """
+                Creates a workspace of its own through the admin API (ADMIN_TOKEN from the \
+                environment or the config file, never a flag), registers it for a token, prefills \
+                its namespace, then measures commits and recalls through the server and the same \
+                operations straight to the plugin, --seconds each at --concurrency connections. \
+                Run the server with RATE_LIMIT=0 so its limiter does not throttle the bench.
+
+                Example:
+                  ADMIN_TOKEN=... molecule-tenant bench server --url http://127.0.0.1:8080 \
+                    --plugin-url http://127.0.0.1:9100 --concurrency 8 --seconds 10
+                """
+        )
+
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "The server's base URL (http, IPv4).") var url: String = "http://127.0.0.1:8080"
+        @Option(help: "The memory plugin's base URL (http, IPv4).") var pluginURL: String = "http://127.0.0.1:9100"
+        @Option(help: "Connections, one thread each.") var concurrency: Int = 8
+        @Option(help: "Seconds per phase.") var seconds: Double = 10
+        @Option(help: "Memories written before measuring.") var prefill: Int = 2000
+
+        func validate() throws {
+            guard (1...512).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 512") }
+            guard seconds > 0, seconds <= 3600 else { throw ValidationError("--seconds must be between 0 and 3600") }
+            guard prefill >= 0 else { throw ValidationError("--prefill must be 0 or more") }
+        }
+
+        func run() async throws {
+            let context = try CommandContext.prepare(global, label: "bench")
+            let adminToken = try context.environment.require("ADMIN_TOKEN")
+            let bench = ServerBenchmark(
+                server: try endpoint(url, flag: "--url", example: "http://127.0.0.1:8080"),
+                plugin: try endpoint(pluginURL, flag: "--plugin-url", example: "http://127.0.0.1:9100"),
+                adminToken: adminToken, concurrency: concurrency, duration: .milliseconds(Int64(seconds * 1000)), prefill: prefill)
+            do {
+                try context.emit(try await bench.run())
+            } catch let failure as ServerBenchmark.Failure {
+                throw CLIFailure(failure.description)
+            }
+        }
+
+        private func endpoint(_ url: String, flag: String, example: String) throws -> ServerBenchmark.Endpoint {
+            guard url.hasPrefix("http://"), let colon = url.dropFirst(7).lastIndex(of: ":"),
+                let port = UInt16(url[url.index(after: colon)...].prefix(while: { $0.isNumber }))
+            else { throw CLIFailure("\(flag) must look like \(example)") }
+            return ServerBenchmark.Endpoint(host: String(url.dropFirst(7)[..<colon]), port: port)
         }
     }
 }

@@ -18,7 +18,9 @@ struct ServerCommand: AsyncParsableCommand {
             Other settings: BIND_ADDR, REDIS_URL, ADMIN_TOKEN (admin routes refuse everything \
             without it or an org token), RATE_LIMIT (per caller per minute), LIVENESS_TTL_SECONDS, \
             CORS_ORIGINS (comma-separated), TENANT_PUBLIC_URL (the URL agents use, when behind a proxy), \
-            SERVER_DB_POOL.
+            SERVER_DB_POOL. Messaging: SECRETS_ENCRYPTION_KEY (secret routes), SSE_KEEPALIVE_SECONDS, \
+            EVENTS_CHANNEL, A2A_TIMEOUT_SECONDS, A2A_IDLE_TIMEOUT_SECONDS, A2A_MAX_RESPONSE_BYTES, \
+            A2A_QUEUE_DRAIN_INTERVAL_MS (see docs/messaging.md).
 
             Example:
               DATABASE_URL=postgres:///molecule REDIS_URL=redis://127.0.0.1:6379/0 molecule-tenant server
@@ -70,7 +72,13 @@ struct ServerCommand: AsyncParsableCommand {
             memoryPluginRequired: try environment.bool("MEMORY_PLUGIN_REQUIRED") ?? true,
             memoryPluginBootWait: try environment.duration("MEMORY_PLUGIN_BOOT_WAIT") ?? .seconds(30),
             secretsEncryptionKey: try SecretsKeySetting.optional(environment),
-            eventKeepAliveInterval: .seconds(max(try environment.int("SSE_KEEPALIVE_SECONDS") ?? 15, 1))
+            eventKeepAliveInterval: .seconds(max(try environment.int("SSE_KEEPALIVE_SECONDS") ?? 15, 1)),
+            eventsChannel: environment["EVENTS_CHANNEL"] ?? "events:broadcast",
+            a2a: A2AConfiguration(
+                timeout: .seconds(max(try environment.int("A2A_TIMEOUT_SECONDS") ?? 300, 1)),
+                idleTimeout: .seconds(max(try environment.int("A2A_IDLE_TIMEOUT_SECONDS") ?? 120, 1)),
+                maxResponseBytes: max(try environment.int("A2A_MAX_RESPONSE_BYTES") ?? 16 << 20, 1024),
+                drainInterval: .milliseconds(max(try environment.int("A2A_QUEUE_DRAIN_INTERVAL_MS") ?? 250, 10)))
         )
     }
 }

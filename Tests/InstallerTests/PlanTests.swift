@@ -46,9 +46,13 @@ struct PlanTests {
         #expect(config.contains("+REDIS_PASSWORD=<secret>"))
         #expect(config.contains("+PORT=8080"))
         #expect(plan.events.changeDetails("redis").contains("+requirepass <secret>"))
-        // No generated value anywhere: every KEY= line of secrets is masked.
-        for line in plan.stdout.split(separator: "\n") where line.contains("ADMIN_TOKEN=") {
-            #expect(line.hasSuffix("<secret>"))
+        // No generated value anywhere: every assignment of a secret is masked.
+        for key in ["ADMIN_TOKEN", "SECRETS_ENCRYPTION_KEY", "REDIS_PASSWORD"] {
+            let assignments = plan.stdout.ranges(of: key + "=")
+            #expect(!assignments.isEmpty)
+            for range in assignments {
+                #expect(plan.stdout[range.upperBound...].hasPrefix("<secret>"), "\(key) is not masked")
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import MemoryContract
 import MemoryPlugin
+import Migrations
 import Postgres
 import TestSupport
 import Testing
@@ -65,6 +66,33 @@ struct BatchTests {
             // A single commit with a version is the same import.
             let single = try await store.commit("workspace:w", entry("{\"step\": 2}", version: 4).write.get())
             #expect(single.version == 4)
+        }
+    }
+}
+
+@Suite("Statistics after bulk writes")
+struct StatisticsRefreshTests {
+    @Test func bulkWritesAboveTheThresholdAnalyzeTheTableOnce() async throws {
+        try await withTestDatabase("stats") { database, pool in
+            try await MigrationRunner(pool: pool).up(.memoryPlugin)
+            let store = MemoryStore(pool: pool, statistics: StatisticsRefresh(pool: pool, threshold: 500, delay: .milliseconds(200)))
+            let limits = ContractLimits(embeddingDimensions: nil)
+            func lastAnalyze() async throws -> String? {
+                try await pool.query("SELECT last_analyze::text FROM pg_stat_user_tables WHERE schemaname = 'memory_plugin' AND relname = 'memory_records'")[0].decode(String?.self, at: 0)
+            }
+            let small = (0..<100).map { BatchItem(namespace: "workspace:s", write: MemoryWrite(content: "small \($0)", kind: .fact, source: .agent)) }
+            _ = try await store.batch(small, limits: limits)
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(try await lastAnalyze() == nil, "100 rows are below the threshold")
+
+            let bulk = (0..<600).map { BatchItem(namespace: "workspace:b", write: MemoryWrite(content: "bulk \($0)", kind: .fact, source: .agent)) }
+            _ = try await store.batch(bulk, limits: limits)
+            var analyzed: String?
+            for _ in 0..<100 where analyzed == nil {
+                try await Task.sleep(for: .milliseconds(100))
+                analyzed = try await lastAnalyze()
+            }
+            #expect(analyzed != nil, "700 rows from bulk writes did not lead to an ANALYZE")
         }
     }
 }

@@ -55,14 +55,16 @@ struct MigrationRunnerTests {
     @Test func downToRevertsNewestFirstAndUpReappliesThem() async throws {
         try await withTestDatabase("migrate") { _, pool in
             let runner = MigrationRunner(pool: pool)
-            try await runner.up(.server)
+            let all = try await runner.up(.server).map(\.version)
+            #expect(all.count >= 3 && all == all.sorted())
+            let later = all.filter { $0 > 1 }
             let reverted = try await runner.down(.server, to: 1)
-            #expect(reverted.map(\.version) == [3, 2])
+            #expect(reverted.map(\.version) == later.reversed())
             let tokens = try await pool.query("SELECT to_regclass('public.workspace_auth_tokens') IS NULL")
             #expect(try tokens[0].decode(Bool.self, at: 0))
             let states = try await runner.status(.server).map { "\($0.version):\($0.state.rawValue)" }
-            #expect(states == ["1:applied", "2:pending", "3:pending"])
-            #expect(try await runner.up(.server).map(\.version) == [2, 3])
+            #expect(states == ["1:applied"] + later.map { "\($0):pending" })
+            #expect(try await runner.up(.server).map(\.version) == later)
         }
     }
 

@@ -32,3 +32,30 @@ struct PreparedStatementTests {
         }
     }
 }
+
+@Suite("Prepared statements in a pipeline")
+struct PreparedPipelineTests {
+    @Test func aPipelineRunsPreparedAndPlainStatementsWithPerStatementOutcomes() async throws {
+        try await withTestDatabase("prepared", maxConnections: 1) { _, pool in
+            let sql = "SELECT 100 / $1::int AS quotient"
+            let statements = [
+                PostgresConnection.Statement(sql, [4], prepared: true),
+                PostgresConnection.Statement(sql, [0], prepared: true),
+                PostgresConnection.Statement("SELECT $1::text AS plain", ["unprepared"]),
+                PostgresConnection.Statement(sql, [50], prepared: true),
+            ]
+            let outcomes = try await pool.pipeline(statements)
+            #expect(try outcomes[0].get()[0].decode(Int.self, "quotient") == 25)
+            #expect((try? outcomes[1].get()) == nil, "division by zero fails alone")
+            #expect(try outcomes[2].get()[0].decode(String.self, "plain") == "unprepared")
+            #expect(try outcomes[3].get()[0].decode(Int.self, "quotient") == 2)
+            // Prepared once, and still usable outside the pipeline.
+            try await pool.withConnection { session in
+                let count = try await session.query("SELECT count(*)::int FROM pg_prepared_statements WHERE statement = $1", [sql])[0].decode(Int.self, at: 0)
+                #expect(count == 1)
+                let again = try await session.query(prepared: sql, [10])[0].decode(Int.self, "quotient")
+                #expect(again == 10)
+            }
+        }
+    }
+}

@@ -7,8 +7,10 @@ import Testing
 @Suite("Events, notify and broadcast")
 struct EventsTests {
     @Test func aNotifyOnOneReplicaReachesAnSSEStreamOnAnother() async throws {
-        let first = try await RunningServer()
-        let second = try await RunningServer(adminToken: first.adminToken, database: first.database)
+        // A channel of this test's own, shared by its two replicas.
+        let channel = ["EVENTS_CHANNEL": "events:test-" + UUID().uuidString]
+        let first = try await RunningServer(extra: channel)
+        let second = try await RunningServer(adminToken: first.adminToken, database: first.database, extra: channel)
         let lead = try first.createWorkspace("lead")
         let member = try first.createWorkspace("member", parent: lead)
         let token = try first.registerPoll(member)
@@ -104,7 +106,8 @@ struct EventsTests {
     }
 
     @Test func aConsumerThatStopsReadingIsDroppedNotBuffered() async throws {
-        let server = try await RunningServer()
+        // A private channel, so the flood does not reach the suite's other servers.
+        let server = try await RunningServer(extra: ["EVENTS_CHANNEL": "events:test-" + UUID().uuidString])
         let id = try server.createWorkspace("flood")
         let token = try server.registerPoll(id)
         let stream = try StreamingClient(port: server.port, path: "/workspaces/\(id)/events/stream", headers: ["Authorization": "Bearer \(token)"])

@@ -17,3 +17,7 @@ esac
 
 say "pgvector tests against the lab's PostgreSQL"
 swift test --skip-build --filter "EmbeddingTests"
+
+# The installer on a fresh host of its own (lab "install"; ports 8080/9100/5432/6379).
+say "install lifecycle on a fresh Debian 13 host"
+bash Tests/lab/install.sh

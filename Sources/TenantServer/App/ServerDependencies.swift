@@ -17,4 +17,5 @@ struct ServerDependencies: Sendable {
     /// The memory plugin: the only store of agent memory (DESIGN section 1).
     let memoryPlugin: MemoryPluginClient
     let events: EventBus
+    let a2a: A2AConfiguration
 }

@@ -1,3 +1,4 @@
+import Logging
 import Hummingbird
 
 /// Assembles the router: middleware outermost first (request id, security headers,
@@ -23,7 +24,10 @@ enum ServerRouter {
         MCPRoutes(dependencies: dependencies).register(on: router)
         SecretRoutes(dependencies: dependencies, key: configuration.secretsEncryptionKey).register(on: router)
         EventStreamRoutes(dependencies: dependencies).register(on: router)
+        EventSocketRoutes(dependencies: dependencies).register(on: router)
         UserMessageRoutes(dependencies: dependencies).register(on: router)
+        DelegationRoutes(dependencies: dependencies, logger: Logger(label: "delegation")).register(on: router)
+        A2ARoutes(dependencies: dependencies, delivery: dependencies.a2aDelivery(logger: Logger(label: "a2a")), queue: dependencies.a2aQueue).register(on: router)
         return router
     }
 }

@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import MemoryPluginClient
 import Migrations
@@ -61,19 +62,24 @@ public enum TenantServerApp {
             urlGuard: AgentURLGuard(allowedHosts: Set(configuration.trustedAgentHosts.map { $0.lowercased() })),
             publicURL: configuration.publicURL, memoryPlugin: memoryPlugin,
             events: EventBus(pool: pool, redis: redis, subscriber: redis.makeSubscriber(), logger: logger,
-                             keepAliveInterval: configuration.eventKeepAliveInterval))
+                             channel: configuration.eventsChannel, keepAliveInterval: configuration.eventKeepAliveInterval),
+            a2a: configuration.a2a)
         if configuration.adminToken == nil {
             logger.notice("ADMIN_TOKEN is not set: admin routes accept only org tokens")
         }
         let metrics = ServerMetrics()
         let router = ServerRouter.make(dependencies, configuration: configuration, metrics: metrics)
-        // Serves on a socket it can hand to the next release (docs/upgrading.md).
+        // Serves on a socket it can hand to the next release (docs/upgrading.md), with
+        // WebSocket upgrades for GET /ws.
+        let webSocketResponder = EventSocketRoutes(dependencies: dependencies).webSocketRouter().buildResponder()
         let app = HandoverHTTPServer(responder: router.buildResponder(), host: configuration.host, port: configuration.port,
-                                     name: "tenant server", logger: logger)
+                                     name: "tenant server", logger: logger) { respond in
+            HTTP1WebSocketUpgradeChannel(responder: respond, webSocketResponder: webSocketResponder, configuration: .init())
+        }
         let watcher = LivenessWatcher(
             tracker: liveness, subscriber: redis.makeSubscriber(), database: redisConfiguration.database,
             sweepInterval: configuration.livenessSweepInterval, logger: logger)
-        return TenantServerService(app: app, watcher: watcher, messaging: MessagingBackground(events: dependencies.events),
+        return TenantServerService(app: app, watcher: watcher, messaging: MessagingBackground(dependencies, logger: logger),
                                    pool: pool, redis: redis, memoryPlugin: memoryPlugin)
     }
 

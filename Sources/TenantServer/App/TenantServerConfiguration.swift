@@ -42,6 +42,10 @@ public struct TenantServerConfiguration: Sendable {
     public var secretsEncryptionKey: SecretsEncryptionKey?
     /// `SSE_KEEPALIVE_SECONDS` (default 15): how often idle event streams get a keep-alive.
     public var eventKeepAliveInterval: Duration
+    /// `EVENTS_CHANNEL` (default `events:broadcast`): the Redis pub/sub channel events cross replicas on.
+    public var eventsChannel: String
+    /// A2A delivery limits (`A2A_*`).
+    public var a2a: A2AConfiguration
 
     public init(
         host: String = "0.0.0.0",
@@ -63,7 +67,9 @@ public struct TenantServerConfiguration: Sendable {
         memoryPluginBootWait: Duration = .seconds(30),
         trustedAgentHosts: Set<String> = [],
         secretsEncryptionKey: SecretsEncryptionKey? = nil,
-        eventKeepAliveInterval: Duration = .seconds(15)
+        eventKeepAliveInterval: Duration = .seconds(15),
+        eventsChannel: String = "events:broadcast",
+        a2a: A2AConfiguration = A2AConfiguration()
     ) {
         self.host = host
         self.port = port
@@ -85,5 +91,7 @@ public struct TenantServerConfiguration: Sendable {
         self.trustedAgentHosts = trustedAgentHosts
         self.secretsEncryptionKey = secretsEncryptionKey
         self.eventKeepAliveInterval = eventKeepAliveInterval
+        self.eventsChannel = eventsChannel
+        self.a2a = a2a
     }
 }

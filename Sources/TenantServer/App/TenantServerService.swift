@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdWebSocket
 import MemoryPluginClient
 import Postgres
 import RedisClient
@@ -9,7 +10,7 @@ import SocketHandover
 /// (graceful shutdown drains in-flight requests first) the watcher is cancelled and
 /// the pools close.
 struct TenantServerService: Service {
-    let app: HandoverHTTPServer<RouterResponder<TenantRequestContext>>
+    let app: HandoverHTTPServer<RouterResponder<TenantRequestContext>, HTTP1WebSocketUpgradeChannel>
     let watcher: LivenessWatcher
     let messaging: MessagingBackground
     let pool: PostgresPool

@@ -8,7 +8,7 @@ import Timestamps
 
 /// Fans events out to every server replica. `emit` stores the event in
 /// `structure_events` (as the reference does) and publishes it on the Redis channel
-/// `events:broadcast`; every replica, this one included, delivers what arrives on that
+/// `events:broadcast` (`EVENTS_CHANNEL`); every replica, this one included, delivers what arrives on that
 /// channel to its local subscribers (SSE streams, WebSockets). Only when Redis refuses
 /// the publish does the event go straight to local subscribers, so nothing is
 /// delivered twice and a Redis outage still reaches this replica's clients.
@@ -16,8 +16,10 @@ import Timestamps
 /// Each subscriber has a bounded buffer; one that falls `capacity` events behind is
 /// dropped (its stream ends), so a slow client never grows the server's memory.
 final class EventBus: Sendable {
-    static let channel = "events:broadcast"
+    /// The reference's channel name; `EVENTS_CHANNEL` changes it (e.g. tenants sharing a Redis).
+    static let defaultChannel = "events:broadcast"
 
+    let channel: String
     let pool: PostgresPool
     let redis: RedisClient
     let subscriber: RedisSubscriber
@@ -39,7 +41,8 @@ final class EventBus: Sendable {
     private let dropped = Atomic<Int>(0)
 
     init(pool: PostgresPool, redis: RedisClient, subscriber: RedisSubscriber, logger: Logger,
-         capacity: Int = 256, keepAliveInterval: Duration = .seconds(15)) {
+         channel: String = EventBus.defaultChannel, capacity: Int = 256, keepAliveInterval: Duration = .seconds(15)) {
+        self.channel = channel
         self.pool = pool
         self.redis = redis
         self.subscriber = subscriber
@@ -68,7 +71,7 @@ final class EventBus: Sendable {
         }
         do {
             let text = String(decoding: try JSONResponse.encoder.encodeBytes(frame), as: UTF8.self)
-            _ = try await redis.publish(Self.channel, text)
+            _ = try await redis.publish(channel, text)
         } catch {
             logger.warning("redis publish failed; delivering to this replica only", metadata: ["event": "\(event)", "error": "\(error)"])
             deliver(frame)
@@ -138,14 +141,14 @@ final class EventBus: Sendable {
         var delay = Duration.milliseconds(250)
         while !Task.isCancelled {
             do {
-                let stream = try await subscriber.subscribe([Self.channel], bufferingPolicy: .bufferingNewest(10_000))
+                let stream = try await subscriber.subscribe([channel], bufferingPolicy: .bufferingNewest(10_000))
                 delay = .milliseconds(250)
                 for await event in stream {
                     guard case .message(let message) = event else { continue }
                     do {
                         deliver(try JSONDecoder().decode(EventFrame.self, from: Data(message.payloadString.utf8)))
                     } catch {
-                        logger.warning("ignoring a malformed event on \(Self.channel)")
+                        logger.warning("ignoring a malformed event on \(channel)")
                     }
                 }
             } catch {

@@ -1,0 +1,45 @@
+/// `config sync`: fetches the platform's config for this tenant, writes new values to
+/// tenant.env and secrets.env, restarts the services that read them, and gates on
+/// health; a tenant that does not come back healthy gets its old files back.
+public struct ConfigSync: Sendable {
+    public let context: InstallContext
+
+    public init(context: InstallContext) {
+        self.context = context
+    }
+
+    public struct Result: Sendable {
+        public let changed: [String]
+        public let ignored: [String]
+        public let restarted: [String]
+        public let targetVersion: String?
+    }
+
+    public func run(healthWait: Double) async throws(InstallError) -> Result {
+        let environment = ServiceEnvironment.values(context.files)
+        guard let platformURL = environment["MOLECULE_PLATFORM_URL"], let orgID = environment["MOLECULE_ORG_ID"] else {
+            throw .message("this tenant has no platform: install with --org-id and --platform-url first")
+        }
+        guard let secret = environment["MOLECULE_CP_SHARED_SECRET"] else {
+            throw .message("MOLECULE_CP_SHARED_SECRET is not in \(ConfigStep.secretsEnvPath): run install with --registration-token-file to register")
+        }
+        ConfigStep.registerSecrets(context.files, log: context.log)
+        let client = try PlatformClient(baseURL: platformURL, orgID: orgID)
+        context.log.line("GET \(platformURL)/cp/tenants/config")
+        let reply = try client.fetchConfig(sharedSecret: secret)
+        let outcome = try ConfigApplier.apply(context, reply)
+        context.log.line("changed: \(outcome.changed.joined(separator: ", ")); ignored: \(outcome.ignored.joined(separator: ", "))")
+        guard !outcome.changed.isEmpty else {
+            return Result(changed: [], ignored: outcome.ignored, restarted: [], targetVersion: reply.targetVersion)
+        }
+        let units = outcome.pluginAffected ? [SystemdUnits.plugin, SystemdUnits.server] : [SystemdUnits.server]
+        for unit in units { context.systemctl("restart", unit) }
+        let health = await HealthGate.wait(port: InstallInputs.load(context.files)?.port ?? 8080, seconds: healthWait)
+        guard health.healthy else {
+            context.journal.restore(context.files)
+            for unit in units { context.systemctl("restart", unit) }
+            throw .message("the tenant was not healthy with the new config (plugin \(health.plugin), server \(health.server)); the previous files are back")
+        }
+        return Result(changed: outcome.changed, ignored: outcome.ignored, restarted: units, targetVersion: reply.targetVersion)
+    }
+}

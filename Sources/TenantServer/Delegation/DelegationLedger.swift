@@ -1,0 +1,162 @@
+import Logging
+import MemoryContract
+import Postgres
+import Timestamps
+
+/// The `delegations` table plus the activity rows and events that announce each
+/// change, so the source sees progress on `/delegations`, in its activity and on its
+/// event streams.
+struct DelegationLedger: Sendable {
+    let pool: PostgresPool
+    let activity: ActivityStore
+    let events: EventBus
+    let logger: Logger
+
+    static let previewBytes = 300
+
+    /// Inserts a new delegation; with an idempotency key already used by this source,
+    /// returns the earlier delegation instead (nil when the row is new).
+    func insert(id: String, source: String, target: String, task: String, status: String,
+                idempotencyKey: String?) async throws -> (id: String, status: String)? {
+        let inserted = try await pool.query("""
+            INSERT INTO public.delegations (delegation_id, caller_id, callee_id, task_preview, status, idempotency_key)
+            VALUES ($1, $2, $3, $4, $5, $6)
+            ON CONFLICT DO NOTHING RETURNING delegation_id
+            """, [id, source, target, String(task.prefix(Self.previewBytes)), status, idempotencyKey])
+        guard inserted.isEmpty else { return nil }
+        let existing = try await pool.query("""
+            SELECT delegation_id, status FROM public.delegations
+            WHERE (caller_id = $1 AND idempotency_key = $2) OR delegation_id = $3 LIMIT 1
+            """, [source, idempotencyKey, id])
+        guard let row = existing.first else { throw APIError.conflict("delegation could not be recorded") }
+        return (try row.decode(String.self, at: 0), try row.decode(String.self, at: 1))
+    }
+
+    func setStatus(_ id: String, _ status: String) async {
+        do {
+            try await pool.query("UPDATE public.delegations SET status = $2, updated_at = now() WHERE delegation_id = $1 AND status NOT IN ('completed', 'failed')",
+                                 [id, status])
+        } catch {
+            logger.warning("could not update a delegation", metadata: ["delegation_id": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    /// The terminal transition, once: a later report for a finished delegation changes nothing.
+    @discardableResult
+    func finish(_ id: String, source: String, target: String?, completed: Bool, text: String?, error: String?) async -> Bool {
+        do {
+            let result = try await pool.query("""
+                UPDATE public.delegations SET status = $2, result_preview = $3, error_detail = $4, updated_at = now()
+                WHERE delegation_id = $1 AND status NOT IN ('completed', 'failed')
+                """, [id, completed ? "completed" : "failed", text.map { String($0.prefix(Self.previewBytes * 10)) }, error])
+            guard result.affectedRows > 0 else { return false }
+            let response = try ActivityRoutes.json(.object(completed
+                ? ["text": .string(text ?? ""), "delegation_id": .string(id)]
+                : ["error": .string(error ?? ""), "delegation_id": .string(id)]))
+            _ = try await activity.insert(.init(
+                workspaceID: source, type: "delegation", sourceID: source, targetID: target, method: "delegate_result",
+                summary: completed ? "Delegation completed (\((text ?? "").preview(80)))" : "Delegation failed (\((error ?? "").preview(80)))",
+                responseBody: response, status: completed ? "completed" : "failed", errorDetail: completed ? nil : error))
+        } catch {
+            logger.warning("could not record a delegation result", metadata: ["delegation_id": "\(id)", "error": "\(error)"])
+            return false
+        }
+        var payload: [String: JSONValue] = ["delegation_id": .string(id)]
+        if let target { payload["target_id"] = .string(target) }
+        if completed {
+            payload["response_preview"] = .string((text ?? "").preview(200))
+        } else {
+            payload["error"] = .string(error ?? "")
+        }
+        await events.emit(completed ? EventName.delegationComplete : EventName.delegationFailed, workspaceID: source, payload: .object(payload))
+        return true
+    }
+
+    /// Fails every unfinished delegation past its deadline (6 hours by default), e.g. one
+    /// whose delivery was cut off by a server restart, so no source waits forever.
+    func failOverdue() async -> Int {
+        do {
+            let overdue = try await pool.query("""
+                SELECT delegation_id, caller_id::text, callee_id::text FROM public.delegations
+                WHERE status NOT IN ('completed', 'failed') AND deadline < now() LIMIT 100
+                """)
+            var failed = 0
+            for row in overdue.rows {
+                let finished = await finish(try row.decode(String.self, at: 0), source: try row.decode(String.self, at: 1),
+                                            target: try row.decode(String.self, at: 2), completed: false, text: nil,
+                                            error: "deadline passed without a result")
+                if finished { failed += 1 }
+            }
+            return failed
+        } catch {
+            logger.warning("could not sweep overdue delegations", metadata: ["error": "\(error)"])
+            return 0
+        }
+    }
+
+    /// What `GET /workspaces/:id/delegations` returns: both directions, newest first.
+    struct Entry: Encodable, Sendable {
+        let delegationID: String
+        let sourceID: String
+        let targetID: String
+        let direction: String
+        let summary: String
+        let status: String
+        let responsePreview: String?
+        let error: String?
+        let lastHeartbeat: Timestamp?
+        let deadline: Timestamp
+        let createdAt: Timestamp
+        let updatedAt: Timestamp
+        let ledger = true
+
+        enum CodingKeys: String, CodingKey {
+            case direction, summary, status, error, deadline
+            case delegationID = "delegation_id"
+            case sourceID = "source_id"
+            case targetID = "target_id"
+            case responsePreview = "response_preview"
+            case errorDetail = "error_detail"
+            case lastHeartbeat = "last_heartbeat"
+            case createdAt = "created_at"
+            case updatedAt = "updated_at"
+            case ledger = "_ledger"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(delegationID, forKey: .delegationID)
+            try container.encode(sourceID, forKey: .sourceID)
+            try container.encode(targetID, forKey: .targetID)
+            try container.encode(direction, forKey: .direction)
+            try container.encode(summary, forKey: .summary)
+            try container.encode(status, forKey: .status)
+            try container.encodeIfPresent(responsePreview, forKey: .responsePreview)
+            try container.encodeIfPresent(error, forKey: .error)
+            try container.encodeIfPresent(error, forKey: .errorDetail)
+            try container.encodeIfPresent(lastHeartbeat, forKey: .lastHeartbeat)
+            try container.encode(deadline, forKey: .deadline)
+            try container.encode(createdAt, forKey: .createdAt)
+            try container.encode(updatedAt, forKey: .updatedAt)
+            try container.encode(ledger, forKey: .ledger)
+        }
+    }
+
+    func list(_ workspaceID: String) async throws -> [Entry] {
+        let result = try await pool.query("""
+            SELECT delegation_id, caller_id, callee_id, task_preview, status, result_preview, error_detail,
+                   last_heartbeat, deadline, created_at, updated_at
+            FROM public.delegations WHERE caller_id = $1 OR callee_id = $1
+            ORDER BY created_at DESC, delegation_id LIMIT 50
+            """, [workspaceID])
+        return try result.rows.map { row in
+            let source = try row.decode(String.self, at: 1)
+            return Entry(delegationID: try row.decode(String.self, at: 0), sourceID: source, targetID: try row.decode(String.self, at: 2),
+                         direction: source == workspaceID ? "sent" : "received", summary: try row.decode(String.self, at: 3).preview(200),
+                         status: try row.decode(String.self, at: 4), responsePreview: try row.decode(String?.self, at: 5).map { $0.preview(Self.previewBytes) },
+                         error: try row.decode(String?.self, at: 6), lastHeartbeat: try row.decode(Timestamp?.self, at: 7),
+                         deadline: try row.decode(Timestamp.self, at: 8), createdAt: try row.decode(Timestamp.self, at: 9),
+                         updatedAt: try row.decode(Timestamp.self, at: 10))
+        }
+    }
+}

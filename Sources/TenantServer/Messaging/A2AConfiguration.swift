@@ -1,0 +1,22 @@
+/// Limits of A2A delivery (`A2A_*` variables; defaults suit LLM agents that think for minutes).
+public struct A2AConfiguration: Sendable {
+    /// `A2A_TIMEOUT_SECONDS` (300): the whole exchange with an agent.
+    public var timeout: Duration
+    /// `A2A_IDLE_TIMEOUT_SECONDS` (120): silence from an agent that ends the exchange.
+    public var idleTimeout: Duration
+    /// `A2A_MAX_RESPONSE_BYTES` (16 MiB): the largest reply passed back.
+    public var maxResponseBytes: Int
+    /// `A2A_QUEUE_DRAIN_INTERVAL_MS` (250): how often queued messages are looked at.
+    public var drainInterval: Duration
+
+    /// Request bodies of `POST /workspaces/:id/a2a` above this are 413 (a named exception to 1 MiB).
+    public static let maxRequestBytes = 4 << 20
+
+    public init(timeout: Duration = .seconds(300), idleTimeout: Duration = .seconds(120),
+                maxResponseBytes: Int = 16 << 20, drainInterval: Duration = .milliseconds(250)) {
+        self.timeout = timeout
+        self.idleTimeout = idleTimeout
+        self.maxResponseBytes = maxResponseBytes
+        self.drainInterval = drainInterval
+    }
+}

@@ -1,0 +1,103 @@
+#!/bin/sh
+# molecule-tenant bootstrap: makes this Debian/Ubuntu host able to run the molecule-tenant
+# binary, fetches and verifies it, then runs `molecule-tenant install` with your flags.
+#
+#   curl -fsSL <release-url>/install.sh | sudo sh -s -- [install flags]
+#   sudo sh install.sh --binary ./molecule-tenant --plan
+#
+# Options (the rest goes to `molecule-tenant install`, e.g. --plan, --json, --org-id):
+#   --binary PATH       use this local binary instead of downloading one
+#   --download-url URL  where molecule-tenant-linux-<arch> and its .sha256 live
+#                       (env MOLECULE_DOWNLOAD_URL; default: the project's latest release)
+#
+# Everything happens in one function called on the last line, so a download cut short
+# runs nothing.
+
+molecule_tenant_bootstrap() {
+  set -eu
+  say() { printf 'install.sh: %s\n' "$*" >&2; }
+  die() { printf 'install.sh: error: %s\n' "$*" >&2; exit 1; }
+
+  binary=""
+  download_url="${MOLECULE_DOWNLOAD_URL:-https://github.com/Molecule-AI/molecule-tenant/releases/latest/download}"
+  # Our own options come out; the others are kept, in order, for `install`.
+  count=$#
+  while [ "$count" -gt 0 ]; do
+    arg=$1; shift; count=$((count - 1))
+    case $arg in
+      --binary) [ "$count" -gt 0 ] || die "--binary needs a PATH"; binary=$1; shift; count=$((count - 1)) ;;
+      --binary=*) binary=${arg#--binary=} ;;
+      --download-url) [ "$count" -gt 0 ] || die "--download-url needs a URL"; download_url=$1; shift; count=$((count - 1)) ;;
+      --download-url=*) download_url=${arg#--download-url=} ;;
+      *) set -- "$@" "$arg" ;;
+    esac
+  done
+
+  [ "$(id -u)" = 0 ] || die "run as root: curl -fsSL .../install.sh | sudo sh"
+
+  case $(uname -m) in
+    x86_64 | amd64) arch=amd64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) die "architecture $(uname -m) is not supported (amd64, arm64)" ;;
+  esac
+
+  [ -r /etc/os-release ] || die "no /etc/os-release: supported are Debian 12, Debian 13, Ubuntu 22.04, Ubuntu 24.04"
+  os_id=$(. /etc/os-release && printf %s "${ID:-}")
+  os_version=$(. /etc/os-release && printf %s "${VERSION_ID:-}")
+  case "$os_id $os_version" in
+    "debian 12" | "ubuntu 22.04") libarchive=libarchive13 ;;
+    "debian 13" | "ubuntu 24.04") libarchive=libarchive13t64 ;;
+    *) die "$os_id $os_version is not supported: use Debian 12, Debian 13, Ubuntu 22.04 or Ubuntu 24.04" ;;
+  esac
+
+  # The binary links libpq (and libarchive for releases); without them it cannot start,
+  # so they come before everything else. apt waits up to 5 minutes for a busy dpkg.
+  missing=""
+  for package in libpq5 "$libarchive" ca-certificates; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || missing="$missing $package"
+  done
+  if [ -n "$missing" ]; then
+    say "installing the runtime libraries:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    # shellcheck disable=SC2086
+    if ! apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 $missing >/dev/null 2>&1; then
+      apt-get update -q -o DPkg::Lock::Timeout=300 >/dev/null || die "apt-get update failed"
+      # shellcheck disable=SC2086
+      apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 $missing >/dev/null || die "could not install$missing"
+    fi
+  fi
+
+  if [ -z "$binary" ]; then
+    workdir=$(mktemp -d)
+    trap 'rm -rf "$workdir"' EXIT
+    name=molecule-tenant-linux-$arch
+    say "downloading $download_url/$name"
+    if command -v curl >/dev/null 2>&1; then
+      curl -fsSL --proto '=https,http' -o "$workdir/$name" "$download_url/$name" || die "download of $name failed"
+      curl -fsSL --proto '=https,http' -o "$workdir/$name.sha256" "$download_url/$name.sha256" || die "download of $name.sha256 failed"
+    elif command -v wget >/dev/null 2>&1; then
+      wget -q -O "$workdir/$name" "$download_url/$name" || die "download of $name failed"
+      wget -q -O "$workdir/$name.sha256" "$download_url/$name.sha256" || die "download of $name.sha256 failed"
+    else
+      die "neither curl nor wget is installed: apt-get install curl"
+    fi
+    expected=$(cut -d ' ' -f 1 "$workdir/$name.sha256")
+    actual=$(sha256sum "$workdir/$name" | cut -d ' ' -f 1)
+    [ -n "$expected" ] && [ "$expected" = "$actual" ] || die "checksum mismatch for $name: expected $expected, got $actual"
+    say "verified sha256 $actual"
+    chmod 0755 "$workdir/$name"
+    binary=$workdir/$name
+  fi
+
+  [ -f "$binary" ] || die "no such binary: $binary"
+  [ -x "$binary" ] || chmod 0755 "$binary"
+  "$binary" --version >/dev/null 2>&1 || die "$binary does not run on this host ($("$binary" --version 2>&1 | head -n 1))"
+  if [ -n "${workdir:-}" ]; then
+    # install copies the binary to /usr/local/bin; the download goes away afterwards.
+    "$binary" install "$@"
+  else
+    exec "$binary" install "$@"
+  fi
+}
+
+molecule_tenant_bootstrap "$@"
