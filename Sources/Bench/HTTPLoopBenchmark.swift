@@ -84,7 +84,8 @@ public struct HTTPLoopBenchmark: Sendable {
     }
 
     /// One request and its whole response. A reused keep-alive connection the server closed
-    /// before answering is retried once on a new one, as HTTP clients do for an idempotent GET.
+    /// before answering (EOF or reset, no response byte) is retried once on a new one, as HTTP
+    /// clients do for an idempotent GET (RFC 9112 section 9.3.1; curl does the same).
     static func exchange(_ request: [UInt8], _ connection: inout Int32, host: String, port: UInt16, keepAlive: Bool) throws {
         let reused = connection >= 0
         if !reused { connection = try connect(host: host, port: port) }
@@ -132,6 +133,8 @@ public struct HTTPLoopBenchmark: Sendable {
         while offset < request.count {
             let written = request.withUnsafeBytes { send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
             if written < 0 && errno == EINTR { continue }
+            // A reset here means the server closed the (idle) connection first: nothing was answered.
+            if written < 0 && (errno == EPIPE || errno == ECONNRESET) { throw Failure(description: "closed before any response") }
             guard written > 0 else { throw Failure(description: "send: \(String(cString: strerror(errno)))") }
             offset += written
         }
@@ -142,7 +145,9 @@ public struct HTTPLoopBenchmark: Sendable {
         while received.count < needed {
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if count < 0 && errno == EINTR { continue }
-            if count == 0 && received.isEmpty { throw Failure(description: "closed before any response") }
+            // EOF or a reset before the first byte: the server closed an idle keep-alive connection
+            // as our request crossed it (it resets when our unread request is in its buffer).
+            if received.isEmpty && (count == 0 || (count < 0 && errno == ECONNRESET)) { throw Failure(description: "closed before any response") }
             guard count > 0 else { throw Failure(description: count == 0 ? "closed mid-response" : "recv: \(String(cString: strerror(errno)))") }
             received += buffer[0..<count]
             if headerEnd == nil, let end = find(received) {

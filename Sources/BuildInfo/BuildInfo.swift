@@ -13,6 +13,14 @@ public enum BuildInfo {
     /// UTC build date (ISO 8601) of the first build at this commit.
     public static let buildDate: String = BuildStamp.date
 
+    /// TEST ONLY: a copy stamped with the build tag `refuse-start` (e.g. `1.0.2+refuse-start`)
+    /// refuses to run `server` and `memory-plugin`, so upgrade tests can make, from the one
+    /// build they have, a release that never becomes healthy. No real release carries it.
+    public static var refusesToStart: Bool {
+        let parts = version.split(separator: "+", maxSplits: 1)
+        return parts.count == 2 && parts[1].split(separator: ".").contains("refuse-start")
+    }
+
     /// One line for `--version`.
     public static var summary: String {
         "molecule-tenant \(version) (commit \(commit), built \(buildDate))"

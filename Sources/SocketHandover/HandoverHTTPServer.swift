@@ -107,10 +107,18 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     private func handOverOnSignal(_ listening: ListeningSocket, server: any Channel, quiescing: ServerQuiescingHelper) async {
         let signals = await UnixSignalsSequence(trapping: .sigusr2)
         let seconds = HandoverEnvironment.read(HandoverEnvironment.timeout).flatMap { Int64($0) } ?? 90
+        var refusals = 0
         for await _ in signals {
             if Task.isCancelled { return }
             logger.notice("\(name): handing the socket over (SIGUSR2)")
-            guard let successor = await Successor.start(listening: listening, timeout: .seconds(seconds), logger: logger) else { continue }
+            let successor: pid_t
+            switch await Successor.start(listening: listening, timeout: .seconds(seconds), logger: logger) {
+            case .ready(let pid): successor = pid
+            case .refused(let reason):
+                refusals += 1
+                HandoverRefusal.record("attempt \(refusals): \(reason)", logger: logger)
+                continue
+            }
             // systemd follows the successor from here on (needs NotifyAccess=main or all).
             SystemdNotify.send("MAINPID=\(successor)")
             logger.notice("\(name): successor serves; draining", metadata: ["successor": "\(successor)"])

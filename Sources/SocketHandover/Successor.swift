@@ -11,28 +11,38 @@ import Glibc
 /// as descriptor 3 and a readiness pipe as descriptor 4. It is ours only once it writes
 /// "ready"; if it exits or stays silent past the timeout it is stopped and we keep serving.
 enum Successor {
-    /// The successor's pid once it serves on the socket; nil when it failed (and is gone).
-    static func start(listening: ListeningSocket, timeout: Duration, logger: Logger) async -> pid_t? {
+    enum Outcome {
+        /// It serves on the socket.
+        case ready(pid_t)
+        /// It failed (and is gone): why, for the log and for `upgrade`.
+        case refused(String)
+    }
+
+    static func start(listening: ListeningSocket, timeout: Duration, logger: Logger) async -> Outcome {
         var pipeEnds: [Int32] = [0, 0]
         guard makePipe(&pipeEnds) else {
-            logger.error("handover: cannot create the readiness pipe", metadata: ["error": "\(String(cString: strerror(errno)))"])
-            return nil
+            let reason = "cannot create the readiness pipe: \(String(cString: strerror(errno)))"
+            logger.error("handover: \(reason)")
+            return .refused(reason)
         }
         let readEnd = pipeEnds[0]
         let writeEnd = pipeEnds[1]
         defer { close(readEnd) }
         let spawned = spawn(listening: listening.descriptor, readyWriteEnd: writeEnd)
         close(writeEnd)
-        guard case .success(let pid) = spawned else {
-            if case .failure(let reason) = spawned { logger.error("handover: cannot start the successor", metadata: ["error": "\(reason)"]) }
-            return nil
+        let pid: pid_t
+        switch spawned {
+        case .success(let started): pid = started
+        case .failure(let reason):
+            logger.error("handover: cannot start the successor", metadata: ["error": "\(reason)"])
+            return .refused("cannot start the successor: \(reason)")
         }
         logger.notice("handover: successor started, waiting until it serves", metadata: ["pid": "\(pid)"])
         let ready = (try? await NIOThreadPool.singleton.runIfActive { waitForReady(readEnd, timeout: timeout) }) ?? false
-        if ready { return pid }
+        if ready { return .ready(pid) }
         logger.error("handover: the successor did not become ready; stopping it and serving on", metadata: ["pid": "\(pid)"])
-        _ = try? await NIOThreadPool.singleton.runIfActive { stop(pid) }
-        return nil
+        let status = (try? await NIOThreadPool.singleton.runIfActive { stop(pid) }) ?? nil
+        return .refused("the successor (pid \(pid)) did not become ready" + (status.map { ": \($0)" } ?? ""))
     }
 
     private enum Spawned {
@@ -108,16 +118,29 @@ enum Successor {
         return false
     }
 
-    /// SIGTERM, ten seconds to go, then SIGKILL; always reaps it.
-    private static func stop(_ pid: pid_t) {
-        kill(pid, SIGTERM)
+    /// SIGTERM, ten seconds to go, then SIGKILL; always reaps it. Says how it ended when it
+    /// had already exited by itself (the useful part of a failed handover).
+    private static func stop(_ pid: pid_t) -> String? {
         var status: Int32 = 0
+        // A successor that closed the pipe by exiting is reapable a moment later.
+        for _ in 0..<10 {
+            if waitpid(pid, &status, WNOHANG) == pid { return describe(status) }
+            usleep(100_000)
+        }
+        kill(pid, SIGTERM)
         for _ in 0..<100 {
-            if waitpid(pid, &status, WNOHANG) == pid { return }
+            if waitpid(pid, &status, WNOHANG) == pid { return nil }
             usleep(100_000)
         }
         kill(pid, SIGKILL)
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return nil
+    }
+
+    /// WIFEXITED / WTERMSIG spelled out (the C macros are not imported).
+    private static func describe(_ status: Int32) -> String {
+        let signal = status & 0x7F
+        return signal == 0 ? "it exited with status \((status >> 8) & 0xFF)" : "it was killed by signal \(signal)"
     }
 }
 

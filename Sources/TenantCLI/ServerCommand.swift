@@ -30,6 +30,7 @@ struct ServerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = try CommandContext.prepare(global, label: "server")
+        try StartRefusal.check()
         let configuration = try Self.configuration(from: context.environment)
         do {
             try await TenantServerApp.run(configuration, logger: context.logger)

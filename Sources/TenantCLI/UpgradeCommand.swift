@@ -38,13 +38,14 @@ struct UpgradeCommand: AsyncParsableCommand {
     @Option(help: "Release channel (default: stable).") var channel: String?
     @Flag(help: "Return to the release this one replaced.") var rollback = false
     @Flag(help: "Install even when the bundle is unsigned or not signed by a trusted key.") var allowUnsigned = false
-    @Flag(help: "Run as the auto-update timer does: skip releases rejected on this host.") var auto = false
+    @Flag(help: "What the auto-update timer runs: honours AUTO_UPDATE and UPDATE_WINDOW, follows the platform's target_version or else the channel, never retries a release rejected here, reports to the platform.") var auto = false
     @Option(help: "Seconds each service has to come up healthy on the new release.") var gateTimeout: Int = 120
 
     func validate() throws {
         let sources = [to != nil, bundle != nil, rollback].filter { $0 }.count
         guard sources <= 1 else { throw ValidationError("use one of --to, --bundle and --rollback") }
         guard !(check && (bundle != nil || rollback)) else { throw ValidationError("--check compares with the channel; it takes no --bundle or --rollback") }
+        guard !(auto && (check || sources > 0)) else { throw ValidationError("--auto decides what to install itself; it takes no --check, --to, --bundle or --rollback") }
         guard gateTimeout >= 1 else { throw ValidationError("--gate-timeout must be at least 1 second") }
     }
 
@@ -76,6 +77,10 @@ struct UpgradeCommand: AsyncParsableCommand {
                 if newer { throw ExitCode(2) }
                 return
             }
+            if auto {
+                try await runAutomatically(upgrader, installed: installed, environment: context.environment)
+                return
+            }
             if rollback {
                 try await upgrader.rollback()
             } else if let bundle {
@@ -90,6 +95,25 @@ struct UpgradeCommand: AsyncParsableCommand {
         } catch let error as ReleaseError {
             throw CLIFailure(error.description)
         }
+    }
+
+    /// One timer run: settings from the installed config, overridden by the environment.
+    private func runAutomatically(_ upgrader: Upgrader, installed: InstalledConfig?, environment: TenantEnvironment) async throws {
+        var values = installed?.values ?? [:]
+        for name in ["AUTO_UPDATE", "UPDATE_WINDOW", "MOLECULE_RELEASE_CHANNEL", "MOLECULE_PLATFORM_URL", "MOLECULE_CP_URL",
+                     "MOLECULE_ORG_ID", "MOLECULE_CP_SHARED_SECRET"] {
+            if let value = environment[name] { values[name] = value }
+        }
+        if let channel { values["MOLECULE_RELEASE_CHANNEL"] = channel }
+        let settings: AutoUpdateSettings
+        do {
+            settings = try AutoUpdateSettings(values: values)
+        } catch {
+            throw CLIFailure(error.description)
+        }
+        let result = await AutoUpdate(upgrader: upgrader, settings: settings).run()
+        if let problem = result.reportProblem { Output.error("the status report to the platform failed: \(problem)") }
+        if result.outcome == .failed { throw CLIFailure(result.reason ?? "the automatic upgrade failed") }
     }
 
     /// Progress: one line per step for people (stderr on a TTY stays free for errors), NDJSON with --json.

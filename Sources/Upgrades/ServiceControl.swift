@@ -21,7 +21,14 @@ public enum TenantService: String, Sendable, CaseIterable {
 public protocol ServiceControl: Sendable {
     func mainPID(_ service: TenantService) -> pid_t?
     func handOver(_ service: TenantService) throws
+    /// What the running process last said about a handover; a new text starting with
+    /// `handoverRefusedPrefix` means it refused its successor and serves on
+    /// (SocketHandover's HandoverRefusal writes it).
+    func handoverStatus(_ service: TenantService) -> String?
 }
+
+/// HandoverRefusal.prefix in SocketHandover (not linked here: it brings the whole HTTP stack).
+let handoverRefusedPrefix = "handover refused"
 
 /// systemd: `systemctl reload` runs the unit's `ExecReload=/bin/kill -USR2 $MAINPID`.
 public struct SystemdControl: ServiceControl {
@@ -31,6 +38,12 @@ public struct SystemdControl: ServiceControl {
         guard let outcome = try? ChildCommand.run(["/usr/bin/env", "systemctl", "show", "--property=MainPID", "--value", service.unit]),
               outcome.status == 0, let pid = pid_t(outcome.output.trimmingWhitespace()), pid > 0 else { return nil }
         return pid
+    }
+
+    public func handoverStatus(_ service: TenantService) -> String? {
+        guard let outcome = try? ChildCommand.run(["/usr/bin/env", "systemctl", "show", "--property=StatusText", "--value", service.unit]),
+              outcome.status == 0 else { return nil }
+        return outcome.output.trimmingWhitespace()
     }
 
     public func handOver(_ service: TenantService) throws {
@@ -59,6 +72,11 @@ public struct PIDFileControl: ServiceControl {
             throw ReleaseError.unreadable(path: layout.run + "/\(service.rawValue).pid", reason: "the \(service.rawValue) is not running")
         }
         kill(pid, SIGUSR2)
+    }
+
+    public func handoverStatus(_ service: TenantService) -> String? {
+        guard let bytes = try? FileBytes.read(layout.run + "/\(service.rawValue).pid.handover", limit: 4096) else { return nil }
+        return String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
     }
 }
 

@@ -20,9 +20,26 @@ public struct UpgradeLedger: Codable, Sendable {
         }
     }
 
+    /// How the last `upgrade --auto` run ended (kept apart from `history`, which only holds
+    /// upgrades that were attempted: the timer runs every five minutes).
+    public struct AutoRun: Codable, Sendable, Equatable {
+        public var at: String
+        /// An `AutoUpdate.Outcome` raw value.
+        public var outcome: String
+        /// The release it followed (the platform's target_version or the channel's), when known.
+        public var target: String?
+        public var reason: String?
+    }
+
     public var current: String?
     public var rejected: [String] = []
     public var history: [Entry] = []
+    public var lastAutoUpdate: AutoRun?
+
+    enum CodingKeys: String, CodingKey {
+        case current, rejected, history
+        case lastAutoUpdate = "last_auto_update"
+    }
 
     public init() {}
 

@@ -258,6 +258,7 @@ public struct Upgrader: Sendable {
         let probe = service == .server ? config.serverProbe : config.pluginProbe
         guard let old = control.mainPID(service) else { throw UpgradeFailure("the \(service.rawValue) is not running") }
         emit(.init("handover", "handing the \(service.rawValue) over to \(version)", version: version, service: service.rawValue))
+        let statusBefore = control.handoverStatus(service)
         do {
             try control.handOver(service)
         } catch {
@@ -268,6 +269,10 @@ public struct Upgrader: Sendable {
             if let pid = control.mainPID(service), pid != old, let reading = probe.read(), reading.healthy, reading.version == version {
                 emit(.init("healthy", "the \(service.rawValue) serves \(version) (pid \(pid))", version: version, service: service.rawValue))
                 return
+            }
+            // The old process refused its successor (it exited or never got ready): no use waiting.
+            if let status = control.handoverStatus(service), status != statusBefore, status.hasPrefix(handoverRefusedPrefix) {
+                throw UpgradeFailure("the \(service.rawValue) on \(version) did not start: \(status) (its log has the details)")
             }
             try await Task.sleep(for: .milliseconds(250))
         }

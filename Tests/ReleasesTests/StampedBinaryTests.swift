@@ -27,8 +27,9 @@ import TestSupport
         #expect(contents.manifest.sha256 == Hex.encode(SHA256.hash(contents.binary)))
 
         let stamped = scratch.directory + "/molecule-tenant"
-        try Data(contents.binary).write(to: URL(fileURLWithPath: stamped))
-        chmod(stamped, 0o755)
+        // Close-on-exec and renamed into place: a child another test forks meanwhile must not
+        // inherit a write descriptor, or exec fails with "Text file busy".
+        try FileBytes.write(contents.binary, to: stamped, mode: 0o755)
         let version = try ChildProcess.run([stamped, "--version"])
         #expect(version.stdout.hasPrefix("molecule-tenant 7.8.9-test.1 (commit "), "\(version.stdout)")
         #expect(VersionReport(version.stdout.trimmingCharacters(in: .newlines))?.commit == contents.manifest.commit)

@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# `upgrade` end to end on the release build, without systemd: a host laid out under a
+# temporary MOLECULE_TENANT_ROOT (releases, the symlink, tenant.env, trusted keys, pid files),
+# the memory plugin and the server started from the symlink at 1.0.0, and steady load through
+# real routes (memory commits and searches through the server with a workspace token, server
+# /health, plugin /v1/health; new connections and keep-alive) while:
+#   1. `upgrade --bundle` moves to 1.0.1: zero failed requests, both report 1.0.1, upgrades.json
+#      records the success, `upgrade --check` goes from "available" (2) to "current" (0);
+#   2. `upgrade --rollback` returns to 1.0.0: zero failed requests;
+#   3. a release that cannot start (stamped with the test-only build tag `+refuse-start`) fails
+#      its gate: rolled back by itself, exit 1 with the reason, the old processes serve on with
+#      zero failed requests, the version is rejected, and `upgrade --auto` does not retry it.
+#
+# Needs DATABASE_URL and REDIS_URL (Tests/services.sh) and BINARY (default: the release build).
+# Tests/run.sh runs it after `swift test`.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+binary=$(realpath "${BINARY:-.build/release/molecule-tenant}")
+: "${DATABASE_URL:?start Tests/services.sh and export what it prints}"
+: "${REDIS_URL:?start Tests/services.sh and export what it prints}"
+
+say() { echo "upgrade: $*" >&2; }
+fail() { say "FAIL: $*"; exit 1; }
+
+work=$(mktemp -d)
+root="$work/host"
+run="$root/run/molecule-tenant"
+database="mt_upgrade_$$"
+loads=()
+cleanup() {
+  touch "$work/stop"
+  for pid in "${loads[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for file in "$run"/*.pid; do [ -f "$file" ] && kill -9 "$(cat "$file")" 2>/dev/null || true; done
+  # Successors a failed step may have left (children of the processes above).
+  for pid in $(pgrep -f "^$root/usr/local/bin/molecule-tenant " 2>/dev/null || true); do kill -9 "$pid" 2>/dev/null || true; done
+  psql -q "$DATABASE_URL" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
+  || echo $((20000 + RANDOM % 20000)); }
+wait_for() { # URL: until it answers 200, up to 120 s
+  for _ in $(seq 1 1200); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
+version_at() { curl -fsS "$1" | grep -o '"version":"[^"]*"' | head -n1 | cut -d'"' -f4; }
+both_at() { # VERSION
+  [ "$(version_at "$server/buildinfo")" = "$1" ] || fail "the server does not report $1 ($(curl -sS "$server/buildinfo"))"
+  [ "$(version_at "$plugin/v1/health")" = "$1" ] || fail "the plugin does not report $1 ($(curl -sS "$plugin/v1/health"))"
+}
+ledger() { tr -d ' \n' < "$root/var/lib/molecule-tenant/upgrades.json"; }
+last_entry() { ledger | grep -o '{[^{}]*}' | tail -n1; }
+upgrade() { # ARGS...: runs `upgrade` as the host's operator would; output in $work/upgrade.out
+  env MOLECULE_TENANT_ROOT="$root" "$root/usr/local/bin/molecule-tenant" upgrade --gate-timeout 120 "$@" >"$work/upgrade.out" 2>&1
+}
+
+# --- The host: 1.0.0 installed and serving, 1.0.1 and a broken 1.0.2 published. -----------
+openssl genpkey -algorithm ed25519 -out "$work/release.pem" 2>/dev/null
+mkdir -p "$root/etc/molecule-tenant/trusted-keys" "$root/opt/molecule-tenant/releases/1.0.0" "$root/usr/local/bin" "$run" \
+  "$work/dist/channels"
+openssl pkey -in "$work/release.pem" -pubout > "$root/etc/molecule-tenant/trusted-keys/test-release.pem"
+for version in 1.0.0 1.0.1 1.0.2+refuse-start; do
+  "$binary" release bundle --binary "$binary" --key "$work/release.pem" --out "$work/dist" --version "$version" --quiet
+done
+bundle() { echo "$work/dist/molecule-tenant-$1-linux-"*.tar.gz; }
+publish() { # VERSION: the stable channel now names it
+  printf '{"version": "%s", "url": "%s"}\n' "$1" "$(basename "$(bundle "$1")")" > "$work/dist/channels/stable.json"
+}
+tar -xzf "$(bundle 1.0.0)" -C "$root/opt/molecule-tenant/releases/1.0.0"
+ln -s "$root/opt/molecule-tenant/releases/1.0.0/molecule-tenant" "$root/usr/local/bin/molecule-tenant"
+
+psql -q "$DATABASE_URL" -c "CREATE DATABASE $database" >/dev/null
+plugin_port=$(free_port)
+server_port=$(free_port)
+plugin="http://127.0.0.1:$plugin_port"
+server="http://127.0.0.1:$server_port"
+admin_token="upgrade-test-admin-$$"
+cat > "$root/etc/molecule-tenant/tenant.env" <<EOF
+DATABASE_URL=${DATABASE_URL%/*}/$database
+REDIS_URL=$REDIS_URL
+MEMORY_PLUGIN_LISTEN_ADDR=127.0.0.1:$plugin_port
+MEMORY_PLUGIN_URL=$plugin
+PORT=$server_port
+BIND_ADDR=127.0.0.1
+RATE_LIMIT=0
+LOG_FORMAT=json
+MOLECULE_RELEASE_URL=file://$work/dist
+EOF
+printf 'ADMIN_TOKEN=%s\n' "$admin_token" > "$root/etc/molecule-tenant/secrets.env"
+
+# What the units do: the config files as environment, the symlink as the command.
+start() { # SERVICE COMMAND
+  (set -a; . "$root/etc/molecule-tenant/tenant.env"; . "$root/etc/molecule-tenant/secrets.env"; set +a
+   export MOLECULE_PID_FILE="$run/$1.pid" MOLECULE_HANDOVER_TIMEOUT_SECONDS=60
+   exec "$root/usr/local/bin/molecule-tenant" "$2" --config /dev/null) >>"$work/$1.log" 2>&1 &
+}
+start memory-plugin memory-plugin
+wait_for "$plugin/v1/health" || { cat "$work/memory-plugin.log"; fail "the plugin did not start"; }
+start server server
+wait_for "$server/health" || { cat "$work/server.log"; fail "the server did not start"; }
+both_at 1.0.0
+
+workspace=$(curl -fsS -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' \
+  -d '{"name": "upgrade-test"}' "$server/workspaces" | grep -o '"id":"[^"]*"' | head -n1 | cut -d'"' -f4)
+[ -n "$workspace" ] || fail "could not create a workspace"
+token=$(curl -fsS -X POST -H "Authorization: Bearer $admin_token" "$server/admin/workspaces/$workspace/tokens" \
+  | grep -o '"auth_token":"[^"]*"' | cut -d'"' -f4)
+[ -n "$token" ] || fail "could not mint a workspace token"
+
+# --- Load: runs until $work/stop exists; every request that is not 2xx is a failure. -------
+commits() { # NAME: one memory commit per new connection
+  local i=0 code
+  while [ ! -e "$work/stop" ]; do
+    i=$((i + 1))
+    code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 60 -H "Authorization: Bearer $token" \
+      -H 'Content-Type: application/json' -d "{\"content\": \"$1 note $i\", \"scope\": \"LOCAL\"}" \
+      "$server/workspaces/$workspace/memories" 2>>"$work/$1.err") || true
+    echo "$code" >> "$work/$1.codes"
+  done
+}
+searches() { # NAME: memory searches, ten per keep-alive connection
+  local urls=() _
+  for _ in $(seq 1 10); do urls+=(-o /dev/null "$server/workspaces/$workspace/memories?q=note&limit=5"); done
+  while [ ! -e "$work/stop" ]; do
+    # A transfer that fails prints 000; curl goes on with the next URL.
+    curl -sS -w '%{http_code}\n' --max-time 60 -H "Authorization: Bearer $token" "${urls[@]}" >> "$work/$1.codes" 2>>"$work/$1.err" || true
+  done
+}
+bench() { # NAME URL [--keep-alive]: `bench http` in 3-second slices
+  while [ ! -e "$work/stop" ]; do
+    "$binary" bench http --url "$2" --concurrency 2 --seconds 3 ${3:-} >> "$work/$1.json" 2>>"$work/$1.err" || true
+  done
+}
+start_load() { # PHASE
+  rm -f "$work/stop"
+  loads=()
+  commits "$1-commits" & loads+=($!)
+  searches "$1-searches" & loads+=($!)
+  bench "$1-server-health" "$server/health" & loads+=($!)
+  bench "$1-plugin-health" "$plugin/v1/health" --keep-alive & loads+=($!)
+  sleep 2
+}
+stop_load() { # PHASE: stops the load and fails on any failed request
+  sleep 2
+  touch "$work/stop"
+  wait "${loads[@]}"
+  loads=()
+  local name total failed
+  for name in commits searches; do
+    total=$(wc -l < "$work/$1-$name.codes")
+    failed=$(grep -cv '^20[01]$' "$work/$1-$name.codes" || true)
+    say "$1 memory $name: $total requests, $failed failed"
+    [ "$total" -gt 0 ] || fail "$1: no memory $name were sent"
+    [ "$failed" = 0 ] || fail "$1: $failed memory $name failed: $(sort "$work/$1-$name.codes" | uniq -c | tr '\n' ' ') $(tail -n 3 "$work/$1-$name.err")"
+  done
+  for name in server-health plugin-health; do
+    say "$1 $name: $(tr '\n' ' ' < "$work/$1-$name.json")"
+    grep -q '"requests":[1-9]' "$work/$1-$name.json" || fail "$1: $name sent no requests"
+    if grep -v '"failures":0,' "$work/$1-$name.json" | grep -q .; then fail "$1: $name had failed requests $(cat "$work/$1-$name.err")"; fi
+  done
+}
+
+# --- 1. Upgrade under load. -------------------------------------------------------------------
+publish 1.0.1
+set +e; upgrade --check; status=$?; set -e
+[ "$status" = 2 ] || fail "upgrade --check exited $status with 1.0.1 published on 1.0.0: $(cat "$work/upgrade.out")"
+say "1.0.0 -> 1.0.1 under load"
+start_load up
+upgrade --bundle "$(bundle 1.0.1)" || { cat "$work/upgrade.out" "$work/memory-plugin.log" >&2; fail "upgrade to 1.0.1 failed"; }
+stop_load up
+both_at 1.0.1
+last_entry | grep -q '"outcome":"succeeded"' && last_entry | grep -q '"to":"1.0.1"' || fail "upgrades.json does not record 1.0.1: $(last_entry)"
+ledger | grep -q '"current":"1.0.1"' || fail "upgrades.json's current is not 1.0.1"
+upgrade --check || fail "upgrade --check on 1.0.1 with 1.0.1 published: $(cat "$work/upgrade.out")"
+found=$(curl -fsS -H "Authorization: Bearer $token" "$server/workspaces/$workspace/memories?q=up-commits&limit=5" | grep -c 'up-commits note' || true)
+[ "$found" -gt 0 ] || fail "memories committed during the upgrade are not found by search"
+say "ok: 1.0.1 serves, zero failed requests, upgrades.json records it"
+
+# --- 2. Rollback under load. ------------------------------------------------------------------
+say "rollback 1.0.1 -> 1.0.0 under load"
+start_load back
+upgrade --rollback || { cat "$work/upgrade.out" >&2; fail "upgrade --rollback failed"; }
+stop_load back
+both_at 1.0.0
+last_entry | grep -q '"reason":"rollback"' || fail "upgrades.json does not record the rollback: $(last_entry)"
+say "ok: back on 1.0.0, zero failed requests"
+
+# --- 3. A release that never becomes healthy. -------------------------------------------------
+say "1.0.0 -> 1.0.2+refuse-start under load: rolled back by itself"
+plugin_pid=$(cat "$run/memory-plugin.pid")
+server_pid=$(cat "$run/server.pid")
+start_load bad
+set +e; upgrade --bundle "$(bundle 1.0.2+refuse-start)"; status=$?; set -e
+stop_load bad
+say "upgrade said: $(tail -n 2 "$work/upgrade.out" | tr '\n' ' ')"
+[ "$status" = 1 ] || fail "the failed upgrade exited $status, not 1: $(cat "$work/upgrade.out")"
+grep -q "rolled back to 1.0.0" "$work/upgrade.out" || fail "the failed upgrade does not say it rolled back"
+grep -q "exited with status 1" "$work/upgrade.out" || fail "the failed upgrade does not give the reason"
+both_at 1.0.0
+[ "$(cat "$run/memory-plugin.pid")" = "$plugin_pid" ] && [ "$(cat "$run/server.pid")" = "$server_pid" ] \
+  || fail "the old processes were replaced"
+[ "$(basename "$(dirname "$(readlink "$root/usr/local/bin/molecule-tenant")")")" = 1.0.0 ] || fail "the symlink does not name 1.0.0"
+ledger | grep -q '"rejected":\["1.0.2+refuse-start"\]' || fail "1.0.2+refuse-start is not rejected: $(ledger)"
+last_entry | grep -q '"outcome":"rolled_back"' || fail "upgrades.json does not record the rollback: $(last_entry)"
+say "ok: rolled back by itself, zero failed requests, version rejected"
+
+publish 1.0.2+refuse-start
+history() { ledger | sed 's/,"last_auto_update":{[^{}]*}//'; }
+before=$(history)
+upgrade --auto || fail "upgrade --auto with a rejected release published: $(cat "$work/upgrade.out")"
+grep -q "not trying it again" "$work/upgrade.out" || fail "upgrade --auto did not say it skips the rejected release: $(cat "$work/upgrade.out")"
+[ "$(history)" = "$before" ] || fail "upgrade --auto recorded an upgrade while skipping: $(ledger)"
+ledger | grep -q '"last_auto_update":{[^{}]*"outcome":"skipped"' || fail "upgrades.json does not record the skipped auto run: $(ledger)"
+[ "$(cat "$run/memory-plugin.pid")" = "$plugin_pid" ] || fail "upgrade --auto touched the plugin"
+say "ok: upgrade --auto does not retry the rejected release"
+say "passed"
