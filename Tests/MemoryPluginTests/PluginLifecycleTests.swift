@@ -128,13 +128,17 @@ struct PluginLifecycleTests {
         let inFlight = Task.detached {
             try plugin.send("POST", "/v1/namespaces/workspace:drain/memories", #"{"content":"in flight","kind":"fact","source":"agent"}"#)
         }
-        // SIGTERM only once the commit is really waiting on the lock inside PostgreSQL.
+        // SIGTERM only once the commit itself (not autovacuum or the janitor) waits on the lock.
         let watcher = database.pool(maxConnections: 1)
         var waiting = 0
         for _ in 0..<200 where waiting == 0 {
             try await Task.sleep(for: .milliseconds(25))
             waiting = try await watcher.query(
-                "SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                """
+                SELECT count(*)::int FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock' AND backend_type = 'client backend'
+                  AND query LIKE '%INSERT INTO memory_plugin.memory_records%'
+                """
             )[0].decode(Int.self, at: 0)
         }
         await watcher.shutdown()

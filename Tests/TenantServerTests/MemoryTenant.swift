@@ -29,7 +29,9 @@ final class MemoryTenant: @unchecked Sendable {
         let process = try MoleculeTenantBinary.start(["memory-plugin", "--config", "/dev/null"], environment: [
             "MEMORY_PLUGIN_DATABASE_URL": databaseURL, "MEMORY_PLUGIN_LISTEN_ADDR": "127.0.0.1:\(port)", "LOG_FORMAT": "json",
         ])
-        for _ in 0..<300 {
+        // Migrations on a busy machine can take tens of seconds; the bound only stops a hang.
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline {
             if let health = try? TestHTTP.request("GET", port: port, path: "/v1/health", timeout: .seconds(2)), health.status == 200 { return process }
             try await Task.sleep(for: .milliseconds(100))
         }
