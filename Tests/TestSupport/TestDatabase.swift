@@ -58,11 +58,12 @@ public struct TestDatabaseHandle: Sendable {
 public func withTestDatabase<T>(
     _ label: String = "t",
     maxConnections: Int = 4,
+    acquireTimeout: Duration = .seconds(5),
     on server: String? = nil,
     _ body: (TestDatabaseHandle, PostgresPool) async throws -> T
 ) async throws -> T {
     let database = try await TestPostgres.createDatabase(label, on: server)
-    let pool = database.pool(maxConnections: maxConnections)
+    let pool = database.pool(maxConnections: maxConnections, acquireTimeout: acquireTimeout)
     do {
         let value = try await body(database, pool)
         await pool.shutdown()
