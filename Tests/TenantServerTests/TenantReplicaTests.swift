@@ -4,7 +4,7 @@ import Testing
 
 /// The server keeps only PostgreSQL and Redis state, so it survives a Redis restart and
 /// several replicas behave as one tenant.
-@Suite("Replicas and Redis restarts")
+@Suite("Replicas and Redis restarts", .serialized)
 struct TenantReplicaTests {
     @Test func theServerReconnectsWhenRedisRestarts() async throws {
         // A Redis of this test's own: the suite's shared one must never be stopped.
@@ -38,11 +38,15 @@ struct TenantReplicaTests {
     }
 
     @Test func twoServersOnOneDatabaseAndRedisAreOneTenant() async throws {
-        let tenant = try await MemoryTenant(extra: ["RATE_LIMIT": "6", "LIVENESS_TTL_SECONDS": "3"])
+        // A Redis of its own: the budgets of unauthenticated callers are per address, and
+        // other tests' servers on the shared Redis would spend them.
+        let redis = try await PrivateRedis()
+        defer { redis.stop() }
+        let tenant = try await MemoryTenant(extra: ["RATE_LIMIT": "6", "LIVENESS_TTL_SECONDS": "3", "REDIS_URL": redis.url])
         let first = tenant.server
         let second = try await RunningServer(adminToken: first.adminToken, database: tenant.database, extra: [
             "MEMORY_PLUGIN_URL": "http://127.0.0.1:\(tenant.pluginPort)", "MEMORY_PLUGIN_REQUIRED": "1", "MEMORY_PLUGIN_BOOT_WAIT": "20s",
-            "RATE_LIMIT": "6", "LIVENESS_TTL_SECONDS": "3",
+            "RATE_LIMIT": "6", "LIVENESS_TTL_SECONDS": "3", "REDIS_URL": redis.url,
         ])
         // Created on one, registered on the other; memory written on one, read on the other.
         let id = try first.createWorkspace("shared")
