@@ -5,7 +5,7 @@ import Testing
 /// The plugin is the only memory store: when it is gone every memory surface says so
 /// (503 `unavailable`, a clear MCP error), nothing is written anywhere else, and the
 /// surfaces recover by themselves when it returns.
-@Suite("Memory plugin outage")
+@Suite("Memory plugin outage", .serialized)
 struct MemoryOutageTests {
     @Test func memoryRoutesAnswer503QuicklyWriteNothingElseAndRecover() async throws {
         let tenant = try await MemoryTenant()

@@ -43,7 +43,9 @@ public struct TestDatabaseHandle: Sendable {
     /// The server's admin URL the database was created through, and is dropped through.
     public let adminURL: String
 
-    public func pool(maxConnections: Int = 4, acquireTimeout: Duration = .seconds(5), statementTimeout: Duration? = nil) -> PostgresPool {
+    /// The acquire timeout is generous: with the whole suite running on two cores, a
+    /// small pool under load can stay busy for seconds; tests of the timeout pass their own.
+    public func pool(maxConnections: Int = 4, acquireTimeout: Duration = .seconds(30), statementTimeout: Duration? = nil) -> PostgresPool {
         PostgresPool(.init(conninfo: url, maxConnections: maxConnections, acquireTimeout: acquireTimeout, statementTimeout: statementTimeout))
     }
 
