@@ -35,6 +35,12 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // TLS for the installer's platform calls; libpq already links libssl.
+        .systemLibrary(
+            name: "CLibSSL",
+            pkgConfig: "libssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
         // The version marker that `release bundle --version` patches in place.
         .target(name: "CBuildInfo"),
 
@@ -177,7 +183,7 @@ let package = Package(
         // Bare-host lifecycle: install steps, status, doctor, uninstall, platform calls.
         .target(
             name: "Installer",
-            dependencies: ["TenantConfig", "TenantCrypto", "TenantLogging", "BuildInfo"],
+            dependencies: ["CLibSSL", "TenantConfig", "TenantCrypto", "TenantLogging", "BuildInfo"],
             swiftSettings: swiftSettings
         ),
 
