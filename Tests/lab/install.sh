@@ -75,6 +75,16 @@ result=$(in_lab /root/molecule-tenant install --json | tail -n 1)
 [[ $(json_field "$result" 'd["changes"]') == 0 && $(json_field "$result" 'd["healthy"]') == True ]] || fail "second install changed something: $result"
 say "second install: 0 changes, healthy"
 
+# A change that cannot come up healthy (an address this host does not have): the gate
+# fails, the previous files come back and the tenant runs as before.
+rc=$(status_of /root/molecule-tenant install --bind-addr 203.0.113.7 --health-timeout 20)
+[[ $rc == 1 ]] || { cat /tmp/install-lab-out.$$ >&2; fail "install with an unusable bind address exited $rc, not 1"; }
+grep -q "health gate failed" /tmp/install-lab-out.$$ || { cat /tmp/install-lab-out.$$ >&2; fail "the failed gate is not reported"; }
+in_lab grep -q '^BIND_ADDR=0.0.0.0$' /etc/molecule-tenant/tenant.env || fail "tenant.env was not restored after the failed gate"
+result=$(in_lab /root/molecule-tenant install --json | tail -n 1)
+[[ $(json_field "$result" 'd["changes"]') == 0 && $(json_field "$result" 'd["healthy"]') == True ]] || fail "after the rollback the tenant is not as before: $result"
+say "failed health gate: exit 1, files restored, tenant healthy as before"
+
 # ------------------------------------------------------------------ a scripted agent
 ADMIN=$(in_lab sh -c '. /etc/molecule-tenant/secrets.env; printf %s "$ADMIN_TOKEN"')
 code=$(http -X POST -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
