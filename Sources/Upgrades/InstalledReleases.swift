@@ -21,6 +21,39 @@ public struct InstalledReleases: Sendable {
         return String(parts[parts.count - 2])
     }
 
+    /// The version at the binary's path: the symlink's release, or what a plain binary there
+    /// (as `install` puts it) reports with `--version`.
+    public func installedVersion() -> String? {
+        if let current = current() { return current }
+        guard isPlainFile(layout.binaryLink),
+              let outcome = try? ChildCommand.run([layout.binaryLink, "--version"], timeout: .seconds(30)), outcome.status == 0 else { return nil }
+        return VersionReport(outcome.output.trimmingWhitespace())?.version
+    }
+
+    /// Turns a plain binary at the binary's path into the first release: copied to
+    /// `releases/<version>/`, then the path becomes a symlink to it, so the upgrade has a
+    /// release to go back to. Running processes keep their (unchanged) program.
+    /// Returns the adopted version; nil when the path is already a symlink or absent.
+    @discardableResult
+    public func adoptPlainBinary() throws -> String? {
+        guard isPlainFile(layout.binaryLink) else { return nil }
+        guard let version = installedVersion() else {
+            throw ReleaseError.unreadable(path: layout.binaryLink, reason: "it does not report a version with --version")
+        }
+        try VersionStamp.validate(version)
+        if !has(version) {
+            try FileBytes.makeDirectories(layout.releaseDirectory(version))
+            try FileBytes.write(try FileBytes.read(layout.binaryLink), to: layout.releaseBinary(version), mode: 0o755)
+        }
+        try activate(version)
+        return version
+    }
+
+    private func isPlainFile(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
+
     /// Unpacks a verified bundle's binary into `releases/<version>/` (replacing a partial one).
     public func install(_ contents: BundleContents) throws {
         let directory = layout.releaseDirectory(contents.manifest.version)

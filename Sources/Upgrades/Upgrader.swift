@@ -43,7 +43,7 @@ public struct Upgrader: Sendable {
     /// The channel's version and whether it is newer than the one installed.
     public func check(channel: String) throws -> (current: String?, available: String, newer: Bool) {
         let published = try ReleaseChannel.fetch(releaseURL: try releaseURL(), name: channel, fetcher: fetcher)
-        let current = releases.current()
+        let current = releases.installedVersion()
         let newer = current.flatMap(ReleaseVersion.init).map { old in ReleaseVersion(published.version).map { $0 > old } ?? false } ?? true
         return (current, published.version, newer)
     }
@@ -55,7 +55,7 @@ public struct Upgrader: Sendable {
         defer { withExtendedLifetime(lock) {} }
         let started = Timestamp.now().rfc3339
         var ledger = try UpgradeLedger.load(layout.upgradesFile)
-        let current = releases.current()
+        let current = releases.installedVersion()
 
         let contents: BundleContents
         do {
@@ -70,6 +70,7 @@ public struct Upgrader: Sendable {
         }
         let target = contents.manifest.version
         do {
+            try adoptPlainBinary()
             try migrate(target)
             try await switchOver(to: target, from: current)
         } catch let failure as UpgradeFailure {
@@ -211,6 +212,16 @@ public struct Upgrader: Sendable {
             throw UpgradeFailure("the new binary does not run on this host (\(binary) --version said: \(outcome.output.trimmingWhitespace()))")
         }
         emit(.init("preflight", "\(manifest.version) runs here and its required config is set", version: manifest.version))
+    }
+
+    /// `install` puts a plain binary where the symlink goes: make it the release to roll back to.
+    private func adoptPlainBinary() throws {
+        do {
+            guard let adopted = try releases.adoptPlainBinary() else { return }
+            emit(.init("adopt", "\(layout.binaryLink) was a plain binary; it is now release \(adopted) in \(layout.releases)", version: adopted))
+        } catch {
+            throw UpgradeFailure("cannot keep the installed binary as a release to roll back to, nothing was switched: \(error)")
+        }
     }
 
     private func migrate(_ version: String) throws {

@@ -64,7 +64,8 @@ struct ComposeTests {
         let tenant = services.filter { $0.value.command.first.map { ["server", "memory-plugin"].contains($0) } ?? false }
         #expect(Set(tenant.keys) == ["server", "memory-plugin"])
         for (name, service) in tenant {
-            #expect(service.image == "molecule-tenant:local", "\(name) should use the one tenant image")
+            // One tenant image, its tag from compose/.env (docs/upgrading.md).
+            #expect(service.image == "${MOLECULE_TENANT_IMAGE:-molecule-tenant}:${MOLECULE_TENANT_VERSION:-local}", "\(name) should use the one tenant image")
             let help = try MoleculeTenantBinary.run(service.command + ["--help"])
             #expect(help.status == 0, "`molecule-tenant \(service.command.joined(separator: " ")) --help` failed: \(help.stderr)")
             #expect(!service.environment.isEmpty)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `upgrade` end to end on the release build, without systemd: a host laid out under a
 # temporary MOLECULE_TENANT_ROOT (releases, the symlink, tenant.env, trusted keys, pid files),
-# the memory plugin and the server started from the symlink at 1.0.0, and steady load through
+# the memory plugin and the server started from /usr/local/bin/molecule-tenant at 1.0.0 (a
+# plain binary, as `install` leaves it: the first upgrade keeps it as a release and makes the
+# path a symlink), and steady load through
 # real routes (memory commits and searches through the server with a workspace token, server
 # /health, plugin /v1/health; new connections and keep-alive) while:
 #   1. `upgrade --bundle` moves to 1.0.1: zero failed requests, both report 1.0.1, upgrades.json
@@ -57,8 +59,7 @@ upgrade() { # ARGS...: runs `upgrade` as the host's operator would; output in $w
 
 # --- The host: 1.0.0 installed and serving, 1.0.1 and a broken 1.0.2 published. -----------
 openssl genpkey -algorithm ed25519 -out "$work/release.pem" 2>/dev/null
-mkdir -p "$root/etc/molecule-tenant/trusted-keys" "$root/opt/molecule-tenant/releases/1.0.0" "$root/usr/local/bin" "$run" \
-  "$work/dist/channels"
+mkdir -p "$root/etc/molecule-tenant/trusted-keys" "$root/usr/local/bin" "$run" "$work/dist/channels" "$work/1.0.0"
 openssl pkey -in "$work/release.pem" -pubout > "$root/etc/molecule-tenant/trusted-keys/test-release.pem"
 for version in 1.0.0 1.0.1 1.0.2+refuse-start; do
   "$binary" release bundle --binary "$binary" --key "$work/release.pem" --out "$work/dist" --version "$version" --quiet
@@ -67,8 +68,8 @@ bundle() { echo "$work/dist/molecule-tenant-$1-linux-"*.tar.gz; }
 publish() { # VERSION: the stable channel now names it
   printf '{"version": "%s", "url": "%s"}\n' "$1" "$(basename "$(bundle "$1")")" > "$work/dist/channels/stable.json"
 }
-tar -xzf "$(bundle 1.0.0)" -C "$root/opt/molecule-tenant/releases/1.0.0"
-ln -s "$root/opt/molecule-tenant/releases/1.0.0/molecule-tenant" "$root/usr/local/bin/molecule-tenant"
+tar -xzf "$(bundle 1.0.0)" -C "$work/1.0.0"
+install -m 0755 "$work/1.0.0/molecule-tenant" "$root/usr/local/bin/molecule-tenant"
 
 psql -q "$DATABASE_URL" -c "CREATE DATABASE $database" >/dev/null
 plugin_port=$(free_port)
@@ -170,6 +171,9 @@ start_load up
 upgrade --bundle "$(bundle 1.0.1)" || { cat "$work/upgrade.out" "$work/memory-plugin.log" >&2; fail "upgrade to 1.0.1 failed"; }
 stop_load up
 both_at 1.0.1
+[ "$(readlink "$root/usr/local/bin/molecule-tenant")" = "$root/opt/molecule-tenant/releases/1.0.1/molecule-tenant" ] \
+  || fail "the binary's path is not a symlink to 1.0.1"
+cmp -s "$work/1.0.0/molecule-tenant" "$root/opt/molecule-tenant/releases/1.0.0/molecule-tenant" || fail "the installed 1.0.0 was not kept as a release"
 last_entry | grep -q '"outcome":"succeeded"' && last_entry | grep -q '"to":"1.0.1"' || fail "upgrades.json does not record 1.0.1: $(last_entry)"
 ledger | grep -q '"current":"1.0.1"' || fail "upgrades.json's current is not 1.0.1"
 upgrade --check || fail "upgrade --check on 1.0.1 with 1.0.1 published: $(cat "$work/upgrade.out")"

@@ -58,7 +58,7 @@ public struct AutoUpdate: Sendable {
         if let window = settings.window, !window.contains(time: now()) {
             return (.outsideWindow, nil, "outside UPDATE_WINDOW \(window) (local time)")
         }
-        let current = upgrader.releases.current()
+        let current = upgrader.releases.installedVersion()
         let rejected = (try? UpgradeLedger.load(layout.upgradesFile))?.rejected ?? []
         if let platform = settings.platform {
             let pinned: String?
@@ -111,7 +111,7 @@ public struct AutoUpdate: Sendable {
     private func report() -> String? {
         guard let platform = settings.platform else { return nil }
         let config = (try? InstalledConfig.load(layout)) ?? InstalledConfig(values: [:])
-        let status = TenantStatusReport(version: upgrader.releases.current(), health: TenantStatusReport.health(config),
+        let status = TenantStatusReport(version: upgrader.releases.installedVersion(), health: TenantStatusReport.health(config),
                                         lastUpgrade: (try? UpgradeLedger.load(layout.upgradesFile))?.lastUpgrade)
         do {
             try platform.report(status)
