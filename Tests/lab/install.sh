@@ -29,6 +29,12 @@ http() { curl -sS --max-time 20 -o /tmp/install-lab-body.$$ -w '%{http_code}' "$
 body() { cat /tmp/install-lab-body.$$; }
 
 [[ $(id -u) -eq 0 ]] || fail "needs root"
+# The host side of the test: curl for the agent, python3 for JSON and the stub platform.
+missing=()
+for tool in curl python3; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if ((${#missing[@]})); then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null || fail "cannot install ${missing[*]}"
+fi
 [[ -x $BINARY ]] || fail "$BINARY does not exist: swift build -c release --static-swift-stdlib"
 for port in 8080 9100 5432 6379 "$STUB_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then fail "port $port on 127.0.0.1 is in use; the lab shares the host network"; fi
