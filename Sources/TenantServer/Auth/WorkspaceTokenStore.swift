@@ -28,16 +28,27 @@ struct WorkspaceTokenStore: Sendable {
         return (token, try result.rows[0].decode(String.self, at: 0))
     }
 
-    /// The workspace a live token belongs to, or nil. Bumps `last_used_at` on a hit.
+    /// Every authenticated request runs this, so it reads, and writes `last_used_at` only
+    /// when the stored value is a minute old: a row write (and its WAL) per request would
+    /// cost more than the lookup. Prepared once per connection; the plan is one index probe.
+    static let lookupSQL = """
+        WITH hit AS (
+            SELECT t.id, t.workspace_id, t.last_used_at FROM public.workspace_auth_tokens t
+            JOIN public.workspaces w ON w.id = t.workspace_id
+            WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND w.status IS DISTINCT FROM 'removed'
+        ), touched AS (
+            UPDATE public.workspace_auth_tokens t SET last_used_at = now()
+            FROM hit WHERE t.id = hit.id AND (hit.last_used_at IS NULL OR hit.last_used_at < now() - interval '1 minute')
+        )
+        SELECT workspace_id FROM hit
+        """
+
+    /// The workspace a live token belongs to, or nil; `last_used_at` is kept to the minute.
     func workspace(owning token: String) async throws -> String? {
         let hash = SHA256Token.hash(token)
-        let result = try await pool.query("""
-            UPDATE public.workspace_auth_tokens t SET last_used_at = now()
-            FROM public.workspaces w
-            WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND w.id = t.workspace_id AND w.status IS DISTINCT FROM 'removed'
-            RETURNING t.workspace_id
-            """, [PostgresBytes(hash)])
-        return try result.first?.decode(String.self, at: 0)
+        return try await pool.withConnection { session in
+            try await session.query(prepared: Self.lookupSQL, [PostgresBytes(hash)]).first?.decode(String.self, at: 0)
+        }
     }
 
     func hasLiveToken(_ workspaceID: String, on session: PostgresSession) async throws -> Bool {
