@@ -30,7 +30,7 @@ public protocol ServiceControl: Sendable {
 /// HandoverRefusal.prefix in SocketHandover (not linked here: it brings the whole HTTP stack).
 let handoverRefusedPrefix = "handover refused"
 
-/// systemd: `systemctl reload` runs the unit's `ExecReload=/bin/kill -USR2 $MAINPID`.
+/// systemd: `systemctl reload` runs the unit's `ExecReload=`, which sends SIGUSR2 to the main process.
 public struct SystemdControl: ServiceControl {
     public init() {}
 

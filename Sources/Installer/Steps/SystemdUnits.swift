@@ -39,13 +39,19 @@ public enum SystemdUnits {
             After=\(after)
 
             [Service]
-            Type=simple
+            # notify: the process says READY=1 once it serves, and on `systemctl reload`
+            # (SIGUSR2) hands its socket to the new release and names it with MAINPID=
+            # (docs/upgrading.md).
+            Type=notify
+            NotifyAccess=all
             User=molecule
             Group=molecule
             \(environment)
             ExecStart=/usr/local/bin/molecule-tenant memory-plugin
+            ExecReload=/bin/sh -c 'kill -USR2 "$MAINPID"'
             Restart=on-failure
             RestartSec=2
+            TimeoutStartSec=120
             TimeoutStopSec=15
             LimitNOFILE=65536
             \(sandbox)
@@ -68,13 +74,19 @@ public enum SystemdUnits {
             Wants=network-online.target
 
             [Service]
-            Type=simple
+            # notify: the process says READY=1 once it serves, and on `systemctl reload`
+            # (SIGUSR2) hands its socket to the new release and names it with MAINPID=
+            # (docs/upgrading.md).
+            Type=notify
+            NotifyAccess=all
             User=molecule
             Group=molecule
             \(environment)
             ExecStart=/usr/local/bin/molecule-tenant server
+            ExecReload=/bin/sh -c 'kill -USR2 "$MAINPID"'
             Restart=on-failure
             RestartSec=2
+            TimeoutStartSec=120
             TimeoutStopSec=15
             LimitNOFILE=65536
             \(sandbox)
