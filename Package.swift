@@ -44,6 +44,12 @@ let package = Package(
             pkgConfig: "libarchive",
             providers: [.apt(["libarchive-dev"])]
         ),
+        // TLS for the installer's platform calls; libpq already links libssl.
+        .systemLibrary(
+            name: "CLibSSL",
+            pkgConfig: "libssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
         // The version marker that `release bundle --version` patches in place.
         .target(name: "CBuildInfo"),
 
@@ -233,7 +239,7 @@ let package = Package(
         // Bare-host lifecycle: install steps, status, doctor, uninstall, platform calls.
         .target(
             name: "Installer",
-            dependencies: ["TenantConfig", "TenantCrypto", "TenantLogging", "BuildInfo"],
+            dependencies: ["CLibSSL", "TenantConfig", "TenantCrypto", "TenantLogging", "BuildInfo"],
             swiftSettings: swiftSettings
         ),
 

@@ -63,7 +63,7 @@ public final class InstallLog: Sendable {
         var now = time(nil)
         var parts = tm()
         gmtime_r(&now, &parts)
-        return String(format4(Int(parts.tm_year) + 1900)) + pad(parts.tm_mon + 1) + pad(parts.tm_mday) + "T"
+        return String(Int(parts.tm_year) + 1900) + pad(parts.tm_mon + 1) + pad(parts.tm_mday) + "T"
             + pad(parts.tm_hour) + pad(parts.tm_min) + pad(parts.tm_sec) + "Z"
     }
 
@@ -75,7 +75,6 @@ public final class InstallLog: Sendable {
     }
 
     private static func pad(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-    private static func format4(_ value: Int) -> String { String(value) }
 }
 
 /// The files a run replaced, with what they held before (nil: the file did not exist).

@@ -45,7 +45,7 @@ struct InstallCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let port, !(1...65535).contains(port) { throw ValidationError("--port must be between 1 and 65535") }
-        if (orgId == nil) != (platformURL == nil) && orgId != nil || (platformURL != nil && orgId == nil) {
+        if (orgId == nil) != (platformURL == nil) {
             throw ValidationError("--org-id and --platform-url go together: give both to register, or neither")
         }
         if healthTimeout < 1 { throw ValidationError("--health-timeout must be at least 1 second") }

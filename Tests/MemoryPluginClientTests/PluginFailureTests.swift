@@ -13,7 +13,7 @@ struct PluginFailureTests {
         defer { database.drop() }
         let plugin = try await RunningPlugin(databaseURL: database.url)
         // A long timeout, so "fast" (refused, or refused by the breaker) cannot be mistaken for it.
-        let client = try makeClient(port: plugin.port, timeout: .seconds(10), threshold: 3, cooldown: .seconds(60))
+        let client = try makeClient(port: plugin.port, timeout: .seconds(60), threshold: 3, cooldown: .seconds(60))
         defer { Task { await client.shutdown() } }
         _ = try await client.commit(namespace: "workspace:k", write: MemoryWrite(content: "before the crash", kind: .fact, source: .agent))
 
@@ -22,7 +22,7 @@ struct PluginFailureTests {
         for attempt in 1...3 {
             let (error, elapsed) = await timed { try await client.commit(namespace: "workspace:k", write: MemoryWrite(content: "lost", kind: .fact, source: .agent)) }
             #expect(error?.isUnavailable == true, "attempt \(attempt): \(String(describing: error))")
-            #expect(elapsed < .seconds(5), "attempt \(attempt) took \(elapsed): a refused connection must not wait out the timeout")
+            #expect(elapsed < .seconds(30), "attempt \(attempt) took \(elapsed): a refused connection must not wait out the timeout")
         }
         #expect(client.breaker.state == .open)
         #expect(client.breaker.snapshot.openedTotal == 1)
@@ -76,7 +76,7 @@ struct PluginFailureTests {
         let (error, elapsed) = await timed { try await client.commit(namespace: "workspace:h", write: MemoryWrite(content: "x", kind: .fact, source: .agent)) }
         #expect(error?.unavailableMessage?.contains("no answer") == true, "\(String(describing: error))")
         #expect(elapsed >= .milliseconds(400), "took \(elapsed)")
-        #expect(elapsed < .seconds(5), "took \(elapsed)")
+        #expect(elapsed < .seconds(30), "took \(elapsed): a hang, not the 500 ms timeout")
         // The timed-out connection is closed, never reused for the next request.
         #expect(client.poolStatistics.idle == 0)
     }
@@ -132,12 +132,12 @@ struct PluginFailureTests {
 
     @Test func nothingListeningIsUnavailableWithAClearMessage() async throws {
         let port = freeTCPPort()
-        let client = try makeClient(port: port, timeout: .seconds(10))
+        let client = try makeClient(port: port, timeout: .seconds(60))
         defer { Task { await client.shutdown() } }
         let (error, elapsed) = await timed { try await client.health() }
         let message = try #require(error?.unavailableMessage)
         #expect(message.contains("cannot connect to memory plugin at 127.0.0.1:\(port)"), "\(message)")
         #expect(message.contains("GET /v1/health"))
-        #expect(elapsed < .seconds(5), "a refused connection must not wait out the timeout")
+        #expect(elapsed < .seconds(30), "a refused connection must not wait out the 60 s timeout")
     }
 }

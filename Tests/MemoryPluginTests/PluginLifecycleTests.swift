@@ -120,21 +120,25 @@ struct PluginLifecycleTests {
             try await pool.transaction { session in
                 _ = try await session.query("LOCK TABLE memory_plugin.memory_records IN ACCESS EXCLUSIVE MODE")
                 locked.withLock { $0 = true }
-                // Released by the test once SIGTERM is sent (30 s at most).
-                for _ in 0..<1500 where !release.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
+                // Released by the test once SIGTERM is sent (90 s at most).
+                for _ in 0..<4500 where !release.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
             }
         }
         while !locked.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
         let inFlight = Task.detached {
             try plugin.send("POST", "/v1/namespaces/workspace:drain/memories", #"{"content":"in flight","kind":"fact","source":"agent"}"#)
         }
-        // SIGTERM only once the commit is really waiting on the lock inside PostgreSQL.
+        // SIGTERM only once the commit itself (not autovacuum or the janitor) waits on the lock.
         let watcher = database.pool(maxConnections: 1)
         var waiting = 0
-        for _ in 0..<200 where waiting == 0 {
+        for _ in 0..<2400 where waiting == 0 {  // up to a minute on a busy machine
             try await Task.sleep(for: .milliseconds(25))
             waiting = try await watcher.query(
-                "SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                """
+                SELECT count(*)::int FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock' AND backend_type = 'client backend'
+                  AND query LIKE '%INSERT INTO memory_plugin.memory_records%'
+                """
             )[0].decode(Int.self, at: 0)
         }
         await watcher.shutdown()

@@ -108,7 +108,8 @@ final class RedisServerProcess {
     private func waitUntilAnswering() async throws {
         var probe = configuration
         probe.connectTimeout = .milliseconds(200)
-        let deadline = ContinuousClock.now + .seconds(10)
+        // Generous: a busy CI machine can take a while to start a process.
+        let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             guard let process, !process.hasExited else { throw ServerError.exitedEarly(port: port) }
             if let connection = try? await RedisConnection.connect(configuration: probe) {

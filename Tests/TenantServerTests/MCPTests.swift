@@ -4,7 +4,7 @@ import Testing
 
 /// MCP over JSON-RPC 2.0 (protocol 2024-11-05) on `POST /workspaces/:id/mcp`, and its
 /// SSE transport, against real plugin and server processes.
-@Suite("MCP")
+@Suite("MCP", .serialized)
 struct MCPTests {
     @Test func theProtocolHandshakeToolsAndErrorsBehaveAsJSONRPC() async throws {
         let tenant = try await MemoryTenant()

@@ -4,7 +4,7 @@ import Testing
 
 /// Who reads and writes which namespace, over root -> lead -> two members plus an
 /// unrelated root, checked pair by pair against real processes.
-@Suite("Memory access control")
+@Suite("Memory access control", .serialized)
 struct MemoryACLTests {
     @Test func everyReaderSeesExactlyItsNamespacesAndOrgWritesNeedARoot() async throws {
         let tenant = try await MemoryTenant()
@@ -129,4 +129,19 @@ struct MemoryACLTests {
         let replay = try server.send("POST", "/admin/memories/import", roundTrip, token: server.adminToken).object()
         #expect(replay["unchanged"] as? Int == entries.count, "\(replay)")
     }
+
+    @Test func importTakesDumpsAboveTheUsualBodyCapInBatches() async throws {
+        let tenant = try await MemoryTenant()
+        let server = tenant.server
+        _ = try tenant.agent("bulk")
+        let filler = String(repeating: "x", count: 500)
+        let dump = (0..<2500).map { ["content": "bulk \($0) \(filler)", "workspace_name": "bulk"] }
+        let body = String(data: try JSONSerialization.data(withJSONObject: dump), encoding: .utf8)!
+        #expect(body.utf8.count > 1 << 20)
+        let outcome = try server.send("POST", "/admin/memories/import", body, token: server.adminToken)
+        #expect(outcome.status == 200, "\(outcome.text.prefix(300))")
+        #expect(try outcome.object()["imported"] as? Int == 2500)
+        #expect(try server.send("GET", "/admin/memories/export", token: server.adminToken).array().count == 2500)
+    }
 }
+

@@ -4,7 +4,7 @@ import Testing
 
 /// A scripted agent making the memory calls of the reference's Python runtime
 /// (`a2a_tools_memory.py`, the K/V tools, MCP) against real plugin and server processes.
-@Suite("Memory through the server")
+@Suite("Memory through the server", .serialized)
 struct MemoryAgentTests {
     @Test func anAgentRegistersCommitsRecallsKeepsKeyValuesAndGoesOfflineWhenSilent() async throws {
         let tenant = try await MemoryTenant(extra: ["LIVENESS_TTL_SECONDS": "3"])

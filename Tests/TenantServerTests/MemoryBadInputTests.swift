@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@Suite("Memory bad input")
+@Suite("Memory bad input", .serialized)
 struct MemoryBadInputTests {
     @Test func everyMemoryRouteAnswersBadInputWithA4xxJSONError() async throws {
         let tenant = try await MemoryTenant()

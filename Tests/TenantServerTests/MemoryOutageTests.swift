@@ -5,7 +5,7 @@ import Testing
 /// The plugin is the only memory store: when it is gone every memory surface says so
 /// (503 `unavailable`, a clear MCP error), nothing is written anywhere else, and the
 /// surfaces recover by themselves when it returns.
-@Suite("Memory plugin outage")
+@Suite("Memory plugin outage", .serialized)
 struct MemoryOutageTests {
     @Test func memoryRoutesAnswer503QuicklyWriteNothingElseAndRecover() async throws {
         let tenant = try await MemoryTenant()
@@ -47,6 +47,9 @@ struct MemoryOutageTests {
         let health = try server.send("GET", "/health").object()
         #expect((health["checks"] as? [String: String])?["memory_plugin"] == "unavailable")
         #expect(health["status"] as? String == "degraded")
+        let metrics = try server.send("GET", "/metrics").text
+        #expect(metrics.contains("molecule_tenant_memory_plugin_breaker_open 1"), "\(metrics)")
+        #expect(metrics.contains("molecule_tenant_memory_plugin_breaker_opened_total ") && !metrics.contains("molecule_tenant_memory_plugin_breaker_opened_total 0\n"))
         // Nothing was written anywhere else: no audit rows, no fallback.
         #expect(try activityRows(server, root.id) == rowsBefore)
 
@@ -62,6 +65,7 @@ struct MemoryOutageTests {
         let recalled = try server.send("GET", "/workspaces/\(root.id)/memories", token: root.token).text
         #expect(recalled.contains("before") && recalled.contains("after") && !recalled.contains("during"))
         #expect((try server.send("GET", "/health").object()["checks"] as? [String: String])?["memory_plugin"] == "ok")
+        #expect(try server.send("GET", "/metrics").text.contains("molecule_tenant_memory_plugin_breaker_open 0"))
     }
 
     @Test func aHungPluginIsCutOffByTheTimeout() async throws {

@@ -2,7 +2,9 @@ import Foundation
 import TestSupport
 
 /// A tenant with memory: a private database, the memory plugin child process on a port
-/// of our choosing (so a test can stop it and bring it back there) and the server.
+/// of our choosing (so a test can stop it and bring it back there) and the server. One
+/// tenant exists at a time (its suites are `.serialized` too): every tenant is two more
+/// processes, and many at once starve a 2-core machine into other suites' timeouts.
 final class MemoryTenant: @unchecked Sendable {
     let database: TestDatabaseHandle
     let pluginPort: Int
@@ -10,12 +12,22 @@ final class MemoryTenant: @unchecked Sendable {
     let server: RunningServer
 
     init(extra: [String: String] = [:]) async throws {
-        database = try await TestPostgres.createDatabase("memsrv")
-        pluginPort = freeTCPPort()
-        plugin = try await Self.startPlugin(databaseURL: database.url, port: pluginPort)
-        server = try await RunningServer(database: database, extra: [
-            "MEMORY_PLUGIN_URL": "http://127.0.0.1:\(pluginPort)", "MEMORY_PLUGIN_REQUIRED": "1", "MEMORY_PLUGIN_BOOT_WAIT": "20s",
-        ].merging(extra) { _, new in new })
+        await TenantSlot.shared.acquire()
+        do {
+            database = try await TestPostgres.createDatabase("memsrv")
+            pluginPort = freeTCPPort()
+            plugin = try await Self.startPlugin(databaseURL: database.url, port: pluginPort)
+            server = try await RunningServer(database: database, extra: [
+                "MEMORY_PLUGIN_URL": "http://127.0.0.1:\(pluginPort)", "MEMORY_PLUGIN_REQUIRED": "1", "MEMORY_PLUGIN_BOOT_WAIT": "20s",
+                // Generous: a loaded machine must not turn a slow answer into a 503.
+                "MEMORY_PLUGIN_TIMEOUT": "10s",
+            ].merging(extra) { _, new in new })
+        } catch {
+            plugin?.signal(SIGKILL)
+            _ = plugin?.wait()
+            await TenantSlot.shared.release()
+            throw error
+        }
     }
 
     deinit {
@@ -23,13 +35,16 @@ final class MemoryTenant: @unchecked Sendable {
             plugin.signal(SIGKILL)
             _ = plugin.wait()
         }
+        Task { await TenantSlot.shared.release() }
     }
 
     static func startPlugin(databaseURL: String, port: Int) async throws -> ChildProcess {
         let process = try MoleculeTenantBinary.start(["memory-plugin", "--config", "/dev/null"], environment: [
             "MEMORY_PLUGIN_DATABASE_URL": databaseURL, "MEMORY_PLUGIN_LISTEN_ADDR": "127.0.0.1:\(port)", "LOG_FORMAT": "json",
         ])
-        for _ in 0..<300 {
+        // Migrations on a busy machine can take tens of seconds; the bound only stops a hang.
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline {
             if let health = try? TestHTTP.request("GET", port: port, path: "/v1/health", timeout: .seconds(2)), health.status == 200 { return process }
             try await Task.sleep(for: .milliseconds(100))
         }
@@ -68,5 +83,25 @@ final class MemoryTenant: @unchecked Sendable {
         let result = object["result"] as? [String: Any]
         let content = result?["content"] as? [[String: Any]]
         return content?.first?["text"] as? String ?? ""
+    }
+}
+
+/// Lets one `MemoryTenant` exist at a time across all suites.
+actor TenantSlot {
+    static let shared = TenantSlot()
+    private var taken = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func acquire() async {
+        guard taken else {
+            taken = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    /// Hands the slot to the next waiter, or frees it.
+    func release() {
+        if waiting.isEmpty { taken = false } else { waiting.removeFirst().resume() }
     }
 }

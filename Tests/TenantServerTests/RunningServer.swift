@@ -25,7 +25,9 @@ final class RunningServer: @unchecked Sendable {
         if let adminToken { environment["ADMIN_TOKEN"] = adminToken }
         environment.merge(extra) { _, new in new }
         process = try MoleculeTenantBinary.start(["server", "--config", "/dev/null"], environment: environment, removing: adminToken == nil ? ["ADMIN_TOKEN"] : [])
-        for _ in 0..<300 {
+        // Migrations on a busy machine can take tens of seconds; the bound only stops a hang.
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline {
             if let health = try? TestHTTP.request("GET", port: port, path: "/health", timeout: .seconds(2)), health.status == 200 { return }
             if process.hasExited { break }
             try await Task.sleep(for: .milliseconds(100))

@@ -4,7 +4,7 @@ import Testing
 
 /// The server keeps only PostgreSQL and Redis state, so it survives a Redis restart and
 /// several replicas behave as one tenant.
-@Suite("Replicas and Redis restarts")
+@Suite("Replicas and Redis restarts", .serialized)
 struct TenantReplicaTests {
     @Test func theServerReconnectsWhenRedisRestarts() async throws {
         // A Redis of this test's own: the suite's shared one must never be stopped.
@@ -38,8 +38,8 @@ struct TenantReplicaTests {
     }
 
     @Test func twoServersOnOneDatabaseAndRedisAreOneTenant() async throws {
-        // A Redis of their own: with the suite's shared one, unauthenticated calls of other
-        // tests (same caller, 127.0.0.1) would eat this test's small budget.
+        // A Redis of its own: the budgets of unauthenticated callers are per address, and
+        // other tests' servers on the shared Redis would spend them.
         let redis = try await PrivateRedis()
         defer { redis.stop() }
         let tenant = try await MemoryTenant(extra: ["RATE_LIMIT": "6", "LIVENESS_TTL_SECONDS": "3", "REDIS_URL": redis.url])

@@ -10,7 +10,9 @@ public final class RunningPlugin: @unchecked Sendable {
         process = try MoleculeTenantBinary.start(["memory-plugin", "--config", "/dev/null"], environment: [
             "MEMORY_PLUGIN_DATABASE_URL": databaseURL, "MEMORY_PLUGIN_LISTEN_ADDR": "127.0.0.1:\(port)", "LOG_FORMAT": "json",
         ].merging(extra) { _, new in new })
-        for _ in 0..<200 {
+        // Migrations on a busy machine can take tens of seconds; the bound only stops a hang.
+        let deadline = ContinuousClock.now + .seconds(120)
+        while ContinuousClock.now < deadline {
             if let health = try? TestHTTP.request("GET", port: port, path: "/v1/health", timeout: .seconds(2)), health.status == 200 { return }
             try await Task.sleep(for: .milliseconds(50))
         }

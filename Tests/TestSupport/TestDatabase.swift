@@ -43,7 +43,9 @@ public struct TestDatabaseHandle: Sendable {
     /// The server's admin URL the database was created through, and is dropped through.
     public let adminURL: String
 
-    public func pool(maxConnections: Int = 4, acquireTimeout: Duration = .seconds(5), statementTimeout: Duration? = nil) -> PostgresPool {
+    /// The acquire timeout is generous: with the whole suite running on two cores, a
+    /// small pool under load can stay busy for seconds; tests of the timeout pass their own.
+    public func pool(maxConnections: Int = 4, acquireTimeout: Duration = .seconds(30), statementTimeout: Duration? = nil) -> PostgresPool {
         PostgresPool(.init(conninfo: url, maxConnections: maxConnections, acquireTimeout: acquireTimeout, statementTimeout: statementTimeout))
     }
 
@@ -58,11 +60,12 @@ public struct TestDatabaseHandle: Sendable {
 public func withTestDatabase<T>(
     _ label: String = "t",
     maxConnections: Int = 4,
+    acquireTimeout: Duration = .seconds(5),
     on server: String? = nil,
     _ body: (TestDatabaseHandle, PostgresPool) async throws -> T
 ) async throws -> T {
     let database = try await TestPostgres.createDatabase(label, on: server)
-    let pool = database.pool(maxConnections: maxConnections)
+    let pool = database.pool(maxConnections: maxConnections, acquireTimeout: acquireTimeout)
     do {
         let value = try await body(database, pool)
         await pool.shutdown()

@@ -18,6 +18,13 @@ esac
 say "pgvector tests against the lab's PostgreSQL"
 swift test --skip-build --filter "EmbeddingTests"
 
+# The lab runs the static release build (one build shared by the lab scripts; given
+# MOLECULE_TENANT_RELEASE_BINARY, that file is used as it is).
+if [ -z "${MOLECULE_TENANT_RELEASE_BINARY:-}" ]; then
+  say "release build for the lab (swift build -c release --static-swift-stdlib)"
+  swift build -c release --static-swift-stdlib >/dev/null
+fi
+
 # The installer on a fresh host of its own (lab "install"; ports 8080/9100/5432/6379).
 say "install lifecycle on a fresh Debian 13 host"
 bash Tests/lab/install.sh

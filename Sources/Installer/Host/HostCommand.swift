@@ -37,6 +37,15 @@ public struct HostCommand: Sendable {
         return base.map { "\($0.key)=\($0.value)" }
     }
 
+    static let searchPath = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+
+    /// The program's path, looked up on our fixed PATH rather than the caller's (cron or
+    /// a minimal sudo may leave out the sbin directories where useradd and runuser live).
+    static func resolve(_ program: String) -> String {
+        guard !program.contains("/") else { return program }
+        return searchPath.map { "\($0)/\(program)" }.first { access($0, X_OK) == 0 } ?? program
+    }
+
     /// Runs to completion. A program that cannot be started is status 127; one killed for
     /// running too long is status 124 (as `timeout` reports it).
     public func run() -> Outcome {
@@ -73,7 +82,7 @@ public struct HostCommand: Sendable {
             for pointer in envp { free(pointer) }
         }
         var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, envp)
+        let spawned = posix_spawn(&pid, Self.resolve(arguments[0]), &actions, &attributes, argv, envp)
         close(inPipe[0])
         close(outPipe[1])
         guard spawned == 0 else {

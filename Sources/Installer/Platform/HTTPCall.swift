@@ -61,17 +61,20 @@ public struct HTTPCall: Sendable {
 
     public func send(_ method: String, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil) throws(InstallError) -> Response {
         guard let target = Target.parse(url) else { throw .message("\(url) is not an http(s) URL") }
-        guard !target.secure else {
-            throw .message("https is not available in this build's installer client: \(url)")
-        }
         let fd = try connect(target)
-        defer { close(fd) }
+        let connection: any HTTPConnection
+        if target.secure {
+            do { connection = try TLSConnection(fd: fd, host: target.host) } catch { close(fd); throw error }
+        } else {
+            connection = PlainConnection(fd: fd)
+        }
+        defer { connection.close() }
         var request = "\(method) \(target.path) HTTP/1.1\r\nHost: \(target.host):\(target.port)\r\nConnection: close\r\nUser-Agent: molecule-tenant\r\nAccept: application/json\r\n"
         for (name, value) in headers { request += "\(name): \(value)\r\n" }
         if let body { request += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
         request += "\r\n"
-        try sendAll(fd, Array(request.utf8) + (body ?? []))
-        return try Self.parse(try receiveAll(fd), url: url)
+        try connection.sendAll(Array(request.utf8) + (body ?? []))
+        return try Self.parse(try receiveAll(connection), url: url)
     }
 
     func connect(_ target: Target) throws(InstallError) -> Int32 {
@@ -99,26 +102,13 @@ public struct HTTPCall: Sendable {
         throw .system("cannot connect to \(target.host):\(target.port)", lastError)
     }
 
-    func sendAll(_ fd: Int32, _ bytes: [UInt8]) throws(InstallError) {
-        var offset = 0
-        while offset < bytes.count {
-            let sent = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
-            if sent < 0 { if errno == EINTR { continue }; throw .system("sending the request failed", errno) }
-            offset += sent
-        }
-    }
-
-    func receiveAll(_ fd: Int32) throws(InstallError) -> [UInt8] {
+    func receiveAll(_ connection: any HTTPConnection) throws(InstallError) -> [UInt8] {
         var reply: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)
         // Headers get 8 KiB on top of the body cap.
         let cap = maxReplyBytes + 8192
         while true {
-            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .system("reading the reply failed", errno == EAGAIN ? ETIMEDOUT : errno)
-            }
+            let count = try connection.receive(into: &chunk)
             if count == 0 { break }
             reply.append(contentsOf: chunk[0..<count])
             if reply.count > cap { throw .message("the reply is larger than \(maxReplyBytes / 1024) KiB") }
@@ -135,7 +125,12 @@ public struct HTTPCall: Sendable {
         guard statusParts.count >= 2, let status = Int(statusParts[1]) else { throw .message("\(url) sent a malformed status line") }
         var body = Array(reply[end.upperBound...])
         let chunked = lines.dropFirst().contains { $0.lowercased().hasPrefix("transfer-encoding:") && $0.lowercased().contains("chunked") }
-        if chunked { body = dechunk(body) }
+        if chunked {
+            body = dechunk(body)
+        } else if let header = lines.dropFirst().first(where: { $0.lowercased().hasPrefix("content-length:") }),
+                  let length = Int(header.dropFirst("content-length:".count).trimmingCharacters(in: " ")), body.count < length {
+            throw .message("\(url) sent a truncated reply (\(body.count) of \(length) bytes)")
+        }
         return Response(status: status, body: body)
     }
 

@@ -98,21 +98,14 @@ public struct ConfigStep: InstallStep {
             changes.append(Change("write \(Self.tenantEnvPath)", detail: TextDiff.render(path: Self.tenantEnvPath, old: currentTenant, new: tenant)))
         }
         let currentSecrets = context.files.read(Self.secretsEnvPath)
-        // Compare with the existing values; a generated value differs every time, so a
-        // missing key is what counts, not the text.
-        let sameSecrets = currentSecrets.map { Self.sameKeysAndGivenValues($0, secrets) } ?? false
-        if !sameSecrets || !Self.hasAttributes(context.files, Self.secretsEnvPath, mode: 0o600, gid: group) {
+        // render() keeps every existing value and generates only missing keys, so the text
+        // is unchanged exactly when nothing is missing.
+        if currentSecrets != secrets || !Self.hasAttributes(context.files, Self.secretsEnvPath, mode: 0o600, gid: group) {
             changes.append(Change("write \(Self.secretsEnvPath) (mode 0600)",
                                   detail: TextDiff.render(path: Self.secretsEnvPath, old: currentSecrets, new: secrets, mask: TextDiff.maskEnvValues)))
         }
         if !changes.isEmpty { context.markServicesStale() }
         return StepCheck(changes: changes)
-    }
-
-    /// True when `current` already holds every key of `wanted` with the same values (the
-    /// values in `wanted` for existing keys are the current ones; new keys are new).
-    static func sameKeysAndGivenValues(_ current: String, _ wanted: String) -> Bool {
-        current == wanted
     }
 
     static func hasAttributes(_ files: HostFiles, _ path: String, mode: UInt32, gid: UInt32?) -> Bool {

@@ -92,7 +92,10 @@ struct AdminMemoryRoutes: Sendable {
 
     /// Dumps are larger than ordinary requests: this route reads up to 32 MiB.
     static let maxImportBytes = 32 << 20
-    static let batchSize = 1000
+    /// Items per plugin batch call. The plugin takes up to 1000, but each call must finish
+    /// within MEMORY_PLUGIN_TIMEOUT (2 s by default) even on a busy host; a dump of any
+    /// size is simply more calls.
+    static let batchSize = 200
 
     struct Outcome: Encodable {
         var imported = 0

@@ -74,6 +74,23 @@ struct OperationsRoutes: Sendable {
     @Sendable func renderMetrics(_ request: Request, context: TenantRequestContext) async throws -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: metrics.render(pool: pool.statistics))))
+        let text = metrics.render(pool: pool.statistics) + Self.render(memoryPlugin.breaker.snapshot)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// The memory plugin client's circuit breaker, so an alert can fire while memory is refused.
+    static func render(_ breaker: CircuitBreaker.Snapshot) -> String {
+        """
+        # HELP molecule_tenant_memory_plugin_breaker_open 1 while calls to the memory plugin are refused (open or half-open).
+        # TYPE molecule_tenant_memory_plugin_breaker_open gauge
+        molecule_tenant_memory_plugin_breaker_open \(breaker.state == .closed ? 0 : 1)
+        # HELP molecule_tenant_memory_plugin_breaker_opened_total Times the breaker opened since start.
+        # TYPE molecule_tenant_memory_plugin_breaker_opened_total counter
+        molecule_tenant_memory_plugin_breaker_opened_total \(breaker.openedTotal)
+        # HELP molecule_tenant_memory_plugin_rejected_total Calls refused by the open breaker without dialling.
+        # TYPE molecule_tenant_memory_plugin_rejected_total counter
+        molecule_tenant_memory_plugin_rejected_total \(breaker.rejectedTotal)
+
+        """
     }
 }
