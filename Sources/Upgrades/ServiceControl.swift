@@ -25,6 +25,8 @@ public protocol ServiceControl: Sendable {
     /// `handoverRefusedPrefix` means it refused its successor and serves on
     /// (SocketHandover's HandoverRefusal writes it).
     func handoverStatus(_ service: TenantService) -> String?
+    /// Why `service` cannot be asked to hand over now; nil when it can.
+    func handOverProblem(_ service: TenantService) -> String?
 }
 
 /// HandoverRefusal.prefix in SocketHandover (not linked here: it brings the whole HTTP stack).
@@ -44,6 +46,22 @@ public struct SystemdControl: ServiceControl {
         guard let outcome = try? ChildCommand.run(["/usr/bin/env", "systemctl", "show", "--property=StatusText", "--value", service.unit]),
               outcome.status == 0 else { return nil }
         return outcome.output.trimmingWhitespace()
+    }
+
+    public func handOverProblem(_ service: TenantService) -> String? {
+        guard let outcome = try? ChildCommand.run(["/usr/bin/env", "systemctl", "show", "--property=ActiveState,CanReload", service.unit]),
+              outcome.status == 0 else { return "cannot ask systemd about \(service.unit)" }
+        var properties: [Substring: Substring] = [:]
+        for line in outcome.output.split(separator: "\n") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            properties[line[..<equals]] = line[line.index(after: equals)...]
+        }
+        guard properties["ActiveState"] == "active" else { return "\(service.unit) is not running (\(properties["ActiveState"] ?? "unknown"))" }
+        guard properties["CanReload"] == "yes" else {
+            return "\(service.unit) cannot hand over: it has no ExecReload= (a unit written before zero-downtime upgrades; "
+                + "re-run `molecule-tenant install` to rewrite it, see docs/upgrading.md)"
+        }
+        return nil
     }
 
     public func handOver(_ service: TenantService) throws {
@@ -72,6 +90,10 @@ public struct PIDFileControl: ServiceControl {
             throw ReleaseError.unreadable(path: layout.run + "/\(service.rawValue).pid", reason: "the \(service.rawValue) is not running")
         }
         kill(pid, SIGUSR2)
+    }
+
+    public func handOverProblem(_ service: TenantService) -> String? {
+        mainPID(service) == nil ? "the \(service.rawValue) is not running (no live process in \(layout.run)/\(service.rawValue).pid)" : nil
     }
 
     public func handoverStatus(_ service: TenantService) -> String? {

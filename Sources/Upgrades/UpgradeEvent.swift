@@ -18,9 +18,13 @@ public struct UpgradeFailure: Error, CustomStringConvertible {
     public let description: String
     /// True when the host was changed and then put back (the version is now rejected here).
     public let rolledBack: Bool
+    /// The host, not the release, stopped it (a service could not be asked to hand over):
+    /// the release is not rejected for it.
+    public let hostProblem: Bool
 
-    public init(_ description: String, rolledBack: Bool = false) {
+    public init(_ description: String, rolledBack: Bool = false, hostProblem: Bool = false) {
         self.description = description
         self.rolledBack = rolledBack
+        self.hostProblem = hostProblem
     }
 }

@@ -62,6 +62,7 @@ public struct Upgrader: Sendable {
             guard let fetched = try acquire(source, current: current, ledger: ledger) else { return current ?? "" }
             contents = fetched
             try preflight(contents, current: current)
+            try checkServices()
         } catch {
             ledger.record(.init(from: current, to: versionHint(source), outcome: "refused", reason: "\(error)", startedAt: started,
                                 finishedAt: Timestamp.now().rfc3339))
@@ -98,6 +99,7 @@ public struct Upgrader: Sendable {
               releases.has(previous) else {
             throw UpgradeFailure("no earlier release to roll back to (upgrades.json names none that is still in \(layout.releases))")
         }
+        try checkServices()
         emit(.init("rollback", "rolling back from \(current) to \(previous)", version: previous))
         do {
             try await switchOver(to: previous, from: current)
@@ -214,6 +216,12 @@ public struct Upgrader: Sendable {
         emit(.init("preflight", "\(manifest.version) runs here and its required config is set", version: manifest.version))
     }
 
+    /// Both services run and can be asked to hand over, before anything changes.
+    private func checkServices() throws {
+        let problems = TenantService.allCases.compactMap { control.handOverProblem($0) }
+        guard problems.isEmpty else { throw UpgradeFailure(problems.joined(separator: "; ") + "; nothing was changed", hostProblem: true) }
+    }
+
     /// `install` puts a plain binary where the symlink goes: make it the release to roll back to.
     private func adoptPlainBinary() throws {
         do {
@@ -261,19 +269,23 @@ public struct Upgrader: Sendable {
                     throw UpgradeFailure("\(failure.description); and rolling the \(service.rawValue) back failed too: \(error)", rolledBack: false)
                 }
             }
+            if failure.hostProblem {
+                // Not the release's fault: back on the previous one, but not rejected.
+                throw UpgradeFailure("the upgrade to \(target) stopped and \(previous) serves again: \(failure.description)", hostProblem: true)
+            }
             throw UpgradeFailure("\(target) failed its health gate and was rolled back to \(previous): \(failure.description)", rolledBack: true)
         }
     }
 
     private func handOver(_ service: TenantService, to version: String, config: InstalledConfig) async throws {
         let probe = service == .server ? config.serverProbe : config.pluginProbe
-        guard let old = control.mainPID(service) else { throw UpgradeFailure("the \(service.rawValue) is not running") }
+        guard let old = control.mainPID(service) else { throw UpgradeFailure("the \(service.rawValue) is not running", hostProblem: true) }
         emit(.init("handover", "handing the \(service.rawValue) over to \(version)", version: version, service: service.rawValue))
         let statusBefore = control.handoverStatus(service)
         do {
             try control.handOver(service)
         } catch {
-            throw UpgradeFailure("\(error)")
+            throw UpgradeFailure("\(error)", hostProblem: true)
         }
         let deadline = ContinuousClock.now + settings.gateTimeout
         while ContinuousClock.now < deadline {

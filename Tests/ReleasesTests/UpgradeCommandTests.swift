@@ -98,4 +98,19 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: host.root + "/opt/molecule-tenant/releases/1.0.1"))
         #expect(host.currentTarget.hasSuffix("/1.0.0/molecule-tenant"))
     }
+
+    @Test func servicesThatCannotHandOverAreRefusedBeforeAnythingChangesAndTheReleaseIsNotRejected() throws {
+        let host = try Host()
+        defer { host.scratch.remove() }
+        try "NEW_SECRET=present\n".write(toFile: host.root + "/etc/molecule-tenant/secrets.env", atomically: true, encoding: .utf8)
+        let refused = try host.upgrade(["--bundle", host.bundle])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("the memory-plugin is not running") && refused.stderr.contains("the server is not running"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("nothing was changed"))
+        #expect(host.currentTarget.hasSuffix("/1.0.0/molecule-tenant"))
+        let ledger = try String(contentsOfFile: host.root + "/var/lib/molecule-tenant/upgrades.json", encoding: .utf8)
+        #expect(ledger.contains(#""outcome" : "refused""#), "\(ledger)")
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(ledger.utf8)) as? [String: Any])
+        #expect((parsed["rejected"] as? [String])?.isEmpty == true, "a host problem does not reject the release: \(ledger)")
+    }
 }
