@@ -121,6 +121,9 @@ struct MCPMessagingTests {
         // The synchronous tool answers with the target's text.
         let answered = try Self.call(server, team.member, token: team.memberToken, "delegate_task", #"{"workspace_id":"\#(team.lead)","task":"and now?"}"#)
         #expect(answered.text == "echo: and now?", "\(answered.errorMessage)")
+        let long = String(repeating: "word ", count: 200)
+        let longAnswer = try Self.call(server, team.member, token: team.memberToken, "delegate_task", #"{"workspace_id":"\#(team.lead)","task":"\#(long)"}"#)
+        #expect(longAnswer.text == "echo: " + long, "the whole answer, not the listing's 300-character preview")
 
         // Unknown, unrelated and malformed targets: JSON-RPC errors naming the reason.
         let stranger = try server.createWorkspace("stranger")
@@ -135,6 +138,6 @@ struct MCPMessagingTests {
         #expect(malformed.errorCode == -32000 && malformed.errorMessage.contains("workspace UUID"))
         let missing = try Self.call(server, team.member, token: team.memberToken, "delegate_task_async", #"{"workspace_id":"\#(team.lead)"}"#)
         #expect(missing.errorMessage.contains("task is required"))
-        #expect(team.agent.requests.count == 2, "no refused call reached the agent")
+        #expect(team.agent.requests.count == 3, "no refused call reached the agent")
     }
 }
