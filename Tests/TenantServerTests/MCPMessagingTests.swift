@@ -68,19 +68,25 @@ struct MCPMessagingTests {
         let stream = try StreamingClient(port: server.port, path: "/workspaces/\(lead)/events/stream", headers: ["Authorization": "Bearer \(token)"])
         #expect(stream.status == 200)
 
-        let sent = try Self.call(server, lead, token: token, "send_message_to_user", #"{"message":"deploy finished"}"#)
+        let sent = try Self.call(server, lead, token: token, "send_message_to_user",
+                                 #"{"message":"deploy finished","attachments":[{"uri":"workspace:/out/log.txt","name":"log.txt","mimeType":"text/plain"}]}"#)
         #expect(try Self.json(sent.text)["status"] as? String == "sent", "\(sent.errorMessage)")
         var event = try #require(try stream.nextEvent())
         while event["type"] as? String != "AGENT_MESSAGE" { event = try #require(try stream.nextEvent()) }
         let data = try #require(event["data"] as? [String: Any])
         #expect(data["message"] as? String == "deploy finished")
         #expect(data["workspace_id"] as? String == lead)
+        #expect((data["attachments"] as? [[String: Any]])?.first?["name"] as? String == "log.txt")
         let inbox = try server.send("GET", "/workspaces/\(lead)/activity?type=a2a_receive", token: token).array()
         #expect(inbox.first?["method"] as? String == "notify")
         #expect((inbox.first?["response_body"] as? [String: Any])?["result"] as? String == "deploy finished")
 
         let blank = try Self.call(server, lead, token: token, "send_message_to_user", #"{"message":" "}"#)
         #expect(blank.errorCode == -32000 && blank.errorMessage.contains("message"))
+        let badAttachment = try Self.call(server, lead, token: token, "send_message_to_user", #"{"message":"x","attachments":[{"uri":"","name":"a"}]}"#)
+        #expect(badAttachment.errorMessage.contains("attachment[0]"))
+        let notAList = try Self.call(server, lead, token: token, "send_message_to_user", #"{"message":"x","attachments":"log.txt"}"#)
+        #expect(notAList.errorMessage.contains("attachments must be an array"))
         #expect(try server.send("PATCH", "/workspaces/\(lead)/abilities", #"{"talk_to_user_enabled":false}"#, token: server.adminToken).status == 200)
         let silenced = try Self.call(server, lead, token: token, "send_message_to_user", #"{"message":"hello?"}"#)
         #expect(silenced.errorCode == -32000)

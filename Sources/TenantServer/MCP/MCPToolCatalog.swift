@@ -76,7 +76,14 @@ enum MCPToolCatalog {
         tool("get_workspace_info", "Get this workspace's own id, name, role, tier, status and parent.", properties: [:], required: []),
         tool("send_message_to_user",
              "Send a message to the user watching this workspace (its canvas chat). Refused when the admin has turned talk_to_user off.",
-             properties: ["message": string("The message to show the user")], required: ["message"]),
+             properties: [
+                "message": string("The message to show the user"),
+                "attachments": .object(["type": .string("array"), "description": .string("Files to show with it"), "items": .object([
+                    "type": .string("object"), "required": .array([.string("uri"), .string("name")]),
+                    "properties": .object(["uri": string("File URI"), "name": string("File name"), "mimeType": string("MIME type"),
+                                           "size": .object(["type": .string("integer")])]),
+                ])]),
+             ], required: ["message"]),
     ]
 
     static var names: Set<String> {

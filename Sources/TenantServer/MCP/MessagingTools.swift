@@ -1,3 +1,4 @@
+import FoundationEssentials
 import HTTPTypes
 import Logging
 import MemoryContract
@@ -43,11 +44,21 @@ struct MessagingTools: Sendable {
             _ = try ToolArguments(arguments, allowed: [])
             return try await workspaceInfo(workspaceID)
         case "send_message_to_user":
-            let args = try ToolArguments(arguments, allowed: ["message"])
-            try await userMessages.send(try args.string("message") ?? "", attachments: [], from: workspaceID)
+            let args = try ToolArguments(arguments, allowed: ["message", "attachments"])
+            try await userMessages.send(try args.string("message") ?? "", attachments: try Self.attachments(args), from: workspaceID)
             return #"{"status":"sent"}"#
         default:
             throw APIError.notFound("unknown tool: \(name)")
+        }
+    }
+
+    /// `attachments` as notify takes them: `[{uri, name, mimeType?, size?}]`.
+    static func attachments(_ args: ToolArguments) throws -> [UserMessageRoutes.Attachment] {
+        guard let value = args.fields["attachments"], value != .null else { return [] }
+        do {
+            return try JSONDecoder().decode([UserMessageRoutes.Attachment].self, from: Data(try JSONResponse.encoder.encodeBytes(value)))
+        } catch {
+            throw APIError.badRequest("attachments must be an array of {uri, name, mimeType, size} objects")
         }
     }
 
