@@ -32,6 +32,7 @@ struct MCPTests {
         #expect(Set(tools.compactMap { $0["name"] as? String }) == [
             "commit_memory", "recall_memory", "commit_memory_v2", "search_memory", "commit_summary", "forget_memory",
             "list_writable_namespaces", "list_readable_namespaces",
+            "delegate_task", "delegate_task_async", "check_task_status", "list_peers", "get_workspace_info", "send_message_to_user",
         ])
         #expect(tools.allSatisfy { ($0["inputSchema"] as? [String: Any])?["type"] as? String == "object" })
 

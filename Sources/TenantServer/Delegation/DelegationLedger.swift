@@ -142,21 +142,36 @@ struct DelegationLedger: Sendable {
         }
     }
 
+    static let entryColumns = """
+        delegation_id, caller_id, callee_id, task_preview, status, result_preview, error_detail,
+        last_heartbeat, deadline, created_at, updated_at
+        """
+
     func list(_ workspaceID: String) async throws -> [Entry] {
         let result = try await pool.query("""
-            SELECT delegation_id, caller_id, callee_id, task_preview, status, result_preview, error_detail,
-                   last_heartbeat, deadline, created_at, updated_at
+            SELECT \(Self.entryColumns)
             FROM public.delegations WHERE caller_id = $1 OR callee_id = $1
             ORDER BY created_at DESC, delegation_id LIMIT 50
             """, [workspaceID])
-        return try result.rows.map { row in
-            let source = try row.decode(String.self, at: 1)
-            return Entry(delegationID: try row.decode(String.self, at: 0), sourceID: source, targetID: try row.decode(String.self, at: 2),
-                         direction: source == workspaceID ? "sent" : "received", summary: try row.decode(String.self, at: 3).preview(200),
-                         status: try row.decode(String.self, at: 4), responsePreview: try row.decode(String?.self, at: 5).map { $0.preview(Self.previewBytes) },
-                         error: try row.decode(String?.self, at: 6), lastHeartbeat: try row.decode(Timestamp?.self, at: 7),
-                         deadline: try row.decode(Timestamp.self, at: 8), createdAt: try row.decode(Timestamp.self, at: 9),
-                         updatedAt: try row.decode(Timestamp.self, at: 10))
-        }
+        return try result.rows.map { try Self.entry($0, seenFrom: workspaceID) }
+    }
+
+    /// One delegation this workspace sent, or nil (unknown, or someone else's), with the
+    /// whole stored result (up to ten previews), not the listing's short preview.
+    func sent(_ delegationID: String, by source: String) async throws -> Entry? {
+        let result = try await pool.query("""
+            SELECT \(Self.entryColumns) FROM public.delegations WHERE delegation_id = $1 AND caller_id = $2
+            """, [delegationID, source])
+        return try result.first.map { try Self.entry($0, seenFrom: source, resultLimit: Self.previewBytes * 10) }
+    }
+
+    private static func entry(_ row: PostgresRow, seenFrom workspaceID: String, resultLimit: Int = previewBytes) throws -> Entry {
+        let source = try row.decode(String.self, at: 1)
+        return Entry(delegationID: try row.decode(String.self, at: 0), sourceID: source, targetID: try row.decode(String.self, at: 2),
+                     direction: source == workspaceID ? "sent" : "received", summary: try row.decode(String.self, at: 3).preview(200),
+                     status: try row.decode(String.self, at: 4), responsePreview: try row.decode(String?.self, at: 5).map { $0.preview(resultLimit) },
+                     error: try row.decode(String?.self, at: 6), lastHeartbeat: try row.decode(Timestamp?.self, at: 7),
+                     deadline: try row.decode(Timestamp.self, at: 8), createdAt: try row.decode(Timestamp.self, at: 9),
+                     updatedAt: try row.decode(Timestamp.self, at: 10))
     }
 }

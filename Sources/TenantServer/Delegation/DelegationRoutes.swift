@@ -58,24 +58,30 @@ struct DelegationRoutes: Sendable {
         let source = try context.workspaceID()
         try await dependencies.authenticator.requireWorkspace(request, source)
         let body = try await JSONRequest.decode(DelegateBody.self, request)
-        let target = try Self.workspace(body.targetID, "target_id")
-        guard !body.task.trimmed(of: " \t\r\n").isEmpty else { throw APIError.badRequest("task is required") }
+        let started = try await start(source: source, targetID: body.targetID, task: body.task, idempotencyKey: body.idempotencyKey)
+        return try JSONResponse.make(started, status: started.idempotentHit == true ? .ok : .accepted)
+    }
+
+    /// Records a delegation and sends it on its way (the MCP tools share this path):
+    /// the target must be a peer; a repeated idempotency key returns the earlier one.
+    func start(source: String, targetID: String, task: String, idempotencyKey: String?) async throws -> Delegated {
+        let target = try Self.workspace(targetID, "target_id")
+        guard !task.trimmed(of: " \t\r\n").isEmpty else { throw APIError.badRequest("task is required") }
         guard target != source else { throw APIError.badRequest("self-delegation not permitted: pick a different peer") }
-        let key = body.idempotencyKey.flatMap { $0.isEmpty ? nil : String($0.prefix(256)) }
+        let key = idempotencyKey.flatMap { $0.isEmpty ? nil : String($0.prefix(256)) }
         try await requirePeers(source, target)
         let id = UUID().uuidString.lowercased()
-        if let earlier = try await ledger.insert(id: id, source: source, target: target, task: body.task, status: "queued", idempotencyKey: key) {
-            return try JSONResponse.ok(Delegated(delegationID: earlier.id, status: earlier.status, targetID: target, idempotentHit: true))
+        if let earlier = try await ledger.insert(id: id, source: source, target: target, task: task, status: "queued", idempotencyKey: key) {
+            return Delegated(delegationID: earlier.id, status: earlier.status, targetID: target, idempotentHit: true)
         }
-        try await logDelegate(id: id, source: source, target: target, task: body.task, status: "pending")
+        try await logDelegate(id: id, source: source, target: target, task: task, status: "pending")
         await dependencies.events.emit(EventName.delegationSent, workspaceID: source, payload: .object([
-            "delegation_id": .string(id), "target_id": .string(target), "task_preview": .string(body.task.preview(100)),
+            "delegation_id": .string(id), "target_id": .string(target), "task_preview": .string(task.preview(100)),
         ]))
         let executor = self.executor
-        let task = body.task
         // Detached: the delegation outlives this request.
         Task.detached { await executor.run(delegationID: id, source: source, target: target, task: task) }
-        return try JSONResponse.make(Delegated(delegationID: id, status: "delegated", targetID: target, idempotentHit: nil), status: .accepted)
+        return Delegated(delegationID: id, status: "delegated", targetID: target, idempotentHit: nil)
     }
 
     @Sendable func list(_ request: Request, context: TenantRequestContext) async throws -> Response {

@@ -16,6 +16,7 @@ import TenantCrypto
 struct MCPRoutes: Sendable {
     let dependencies: ServerDependencies
     let tools: MemoryTools
+    let messaging: MessagingTools
     let sessions = MCPSessions()
 
     static let protocolVersion = "2024-11-05"
@@ -27,6 +28,7 @@ struct MCPRoutes: Sendable {
     init(dependencies: ServerDependencies) {
         self.dependencies = dependencies
         tools = MemoryTools(memory: WorkspaceMemory(plugin: dependencies.memoryPlugin, pool: dependencies.pool))
+        messaging = MessagingTools(dependencies: dependencies)
     }
 
     func register(on router: Router<TenantRequestContext>) {
@@ -110,7 +112,9 @@ struct MCPRoutes: Sendable {
             }
             guard MCPToolCatalog.names.contains(name) else { throw .invalidParams("unknown tool: \(name)") }
             do {
-                let text = try await tools.call(name, params["arguments"], workspaceID: workspaceID, logger: logger)
+                let text = MessagingTools.names.contains(name)
+                    ? try await messaging.call(name, params["arguments"], workspaceID: workspaceID)
+                    : try await tools.call(name, params["arguments"], workspaceID: workspaceID, logger: logger)
                 return .object(["content": .array([.object(["type": .string("text"), "text": .string(text)])])])
             } catch let error as APIError {
                 throw .toolFailed(error)

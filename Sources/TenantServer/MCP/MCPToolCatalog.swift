@@ -1,6 +1,6 @@
 import MemoryContract
 
-/// The memory tools `tools/list` advertises, with JSON Schemas for their arguments.
+/// The memory and messaging tools `tools/list` advertises, with JSON Schemas for their arguments.
 enum MCPToolCatalog {
     static let tools: [JSONValue] = [
         tool("commit_memory",
@@ -49,6 +49,41 @@ enum MCPToolCatalog {
              ], required: ["memory_id"]),
         tool("list_writable_namespaces", "List the memory namespaces this workspace may write.", properties: [:], required: []),
         tool("list_readable_namespaces", "List the memory namespaces this workspace may read.", properties: [:], required: []),
+    ] + messaging
+
+    /// The A2A tools, with the reference's names and arguments.
+    static let messaging: [JSONValue] = [
+        tool("delegate_task",
+             "Delegate a task to a peer workspace (see list_peers) and wait for its answer. A long task returns its task_id for check_task_status instead.",
+             properties: [
+                "workspace_id": string("Target workspace ID (from list_peers)"),
+                "task": string("The task description to send to the target workspace"),
+             ], required: ["workspace_id", "task"]),
+        tool("delegate_task_async",
+             "Send a task to a peer workspace and return at once with its task_id; read the outcome with check_task_status.",
+             properties: [
+                "workspace_id": string("Target workspace ID (from list_peers)"),
+                "task": string("The task description to send to the target workspace"),
+                "idempotency_key": string("Optional: a retry with the same key returns the first task instead of sending again"),
+             ], required: ["workspace_id", "task"]),
+        tool("check_task_status",
+             "Check a task sent with delegate_task_async: its status (queued, dispatched, completed, failed) and result or error.",
+             properties: [
+                "workspace_id": string("The workspace the task was sent to"),
+                "task_id": string("The task_id delegate_task_async returned"),
+             ], required: ["task_id"]),
+        tool("list_peers", "List the workspaces this one may communicate with: parent, children and siblings.", properties: [:], required: []),
+        tool("get_workspace_info", "Get this workspace's own id, name, role, tier, status and parent.", properties: [:], required: []),
+        tool("send_message_to_user",
+             "Send a message to the user watching this workspace (its canvas chat). Refused when the admin has turned talk_to_user off.",
+             properties: [
+                "message": string("The message to show the user"),
+                "attachments": .object(["type": .string("array"), "description": .string("Files to show with it"), "items": .object([
+                    "type": .string("object"), "required": .array([.string("uri"), .string("name")]),
+                    "properties": .object(["uri": string("File URI"), "name": string("File name"), "mimeType": string("MIME type"),
+                                           "size": .object(["type": .string("integer")])]),
+                ])]),
+             ], required: ["message"]),
     ]
 
     static var names: Set<String> {

@@ -47,8 +47,14 @@ struct UserMessageRoutes: Sendable {
         let id = try context.workspaceID()
         try await dependencies.authenticator.requireWorkspace(request, id)
         let body = try await JSONRequest.decode(NotifyBody.self, request)
-        guard !body.message.trimmed(of: " \t\r\n").isEmpty else { throw APIError.badRequest("message is required") }
-        let attachments = body.attachments ?? []
+        try await send(body.message, attachments: body.attachments ?? [], from: id)
+        return try JSONResponse.ok(["status": "sent"])
+    }
+
+    /// Stores the message in the workspace's activity and publishes AGENT_MESSAGE, when the
+    /// workspace may talk to its user (the MCP `send_message_to_user` shares this path).
+    func send(_ message: String, attachments: [Attachment], from id: String) async throws {
+        guard !message.trimmed(of: " \t\r\n").isEmpty else { throw APIError.badRequest("message is required") }
         for (index, attachment) in attachments.enumerated() where attachment.uri.isEmpty || attachment.name.isEmpty {
             throw APIError.badRequest("attachment[\(index)]: uri and name are required")
         }
@@ -60,17 +66,16 @@ struct UserMessageRoutes: Sendable {
         }
         let name = try workspace.decode(String.self, at: 0)
         let attachmentValues = try attachments.map { try JSONValue(encoding: $0) }
-        var payload: [String: JSONValue] = ["message": .string(body.message), "workspace_id": .string(id), "name": .string(name)]
+        var payload: [String: JSONValue] = ["message": .string(message), "workspace_id": .string(id), "name": .string(name)]
         if !attachments.isEmpty { payload["attachments"] = .array(attachmentValues) }
-        var response: [String: JSONValue] = ["result": .string(body.message)]
+        var response: [String: JSONValue] = ["result": .string(message)]
         if !attachments.isEmpty {
             response["parts"] = .array(attachmentValues.map { .object(["kind": .string("file"), "file": $0]) })
         }
         _ = try await dependencies.activity.insert(.init(
-            workspaceID: id, type: "a2a_receive", method: "notify", summary: "Agent message: " + body.message.preview(80),
+            workspaceID: id, type: "a2a_receive", method: "notify", summary: "Agent message: " + message.preview(80),
             responseBody: try ActivityRoutes.json(.object(response)), status: "ok"))
         await dependencies.events.emit(EventName.agentMessage, workspaceID: id, payload: .object(payload))
-        return try JSONResponse.ok(["status": "sent"])
     }
 
     struct BroadcastReply: Encodable {
