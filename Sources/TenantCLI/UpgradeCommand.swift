@@ -107,7 +107,7 @@ struct UpgradeCommand: AsyncParsableCommand {
         if let channel { values["MOLECULE_RELEASE_CHANNEL"] = channel }
         let settings: AutoUpdateSettings
         do {
-            settings = try AutoUpdateSettings(values: values)
+            settings = try AutoUpdateSettings(values: values, platform: try AutoUpdatePlatform.from(values))
         } catch {
             throw CLIFailure(error.description)
         }

@@ -8,7 +8,7 @@ public struct Upgrader: Sendable {
     public enum Source: Sendable {
         /// The channel's release (`MOLECULE_RELEASE_URL/channels/<name>.json`).
         case channel(String)
-        /// `MOLECULE_RELEASE_URL/molecule-tenant-<version>-linux-<arch>.tar.gz`, or already unpacked here.
+        /// `MOLECULE_RELEASE_URL/molecule-tenant-<version>-linux-<arch>.tar.gz`.
         case version(String)
         /// A bundle file with its `.sig` beside it.
         case bundle(String)
@@ -58,13 +58,16 @@ public struct Upgrader: Sendable {
         let current = releases.installedVersion()
 
         let contents: BundleContents
+        // What the ledger names: the source until the bundle says which version it holds.
+        var attempted = versionHint(source)
         do {
             guard let fetched = try acquire(source, current: current, ledger: ledger) else { return current ?? "" }
             contents = fetched
+            attempted = contents.manifest.version
             try preflight(contents, current: current)
             try checkServices()
         } catch {
-            ledger.record(.init(from: current, to: versionHint(source), outcome: "refused", reason: "\(error)", startedAt: started,
+            ledger.record(.init(from: current, to: attempted, outcome: "refused", reason: "\(error)", startedAt: started,
                                 finishedAt: Timestamp.now().rfc3339))
             try? ledger.save(layout.upgradesFile)
             throw error

@@ -24,7 +24,10 @@ import Upgrades
     }
 
     func lastAuto(_ host: Host) throws -> [String: Any] { try #require(try ledger(host)["last_auto_update"] as? [String: Any]) }
-    func history(_ host: Host) throws -> [[String: Any]] { (try ledger(host)["history"] as? [[String: Any]]) ?? [] }
+    func history(_ host: Host) throws -> [[String: Any]] {
+        guard FileManager.default.fileExists(atPath: host.root + "/var/lib/molecule-tenant/upgrades.json") else { return [] }
+        return (try ledger(host)["history"] as? [[String: Any]]) ?? []
+    }
 
     @Test func autoUpdateZeroLeavesTheHostAloneWhereOtherwiseItWouldMove() throws {
         let host = try Host()
@@ -126,7 +129,7 @@ import Upgrades
     @Test func anUnreachableOrOversizedPlatformMeansNoMoveThisRun() throws {
         let host = try Host()
         defer { host.scratch.remove() }
-        let platform = try StubPlatform(configReply: #"{"target_version": "1.0.1", "pad": ""# + String(repeating: "x", count: 70 * 1024) + #""}"#)
+        let platform = try StubPlatform(configReply: #"{"target_version": "1.0.1", "pad": ""# + String(repeating: "x", count: 100 * 1024) + #""}"#)
         try configure(host, ["MOLECULE_PLATFORM_URL=\(platform.url)", "MOLECULE_ORG_ID=org-42"], secrets: ["MOLECULE_CP_SHARED_SECRET=s3cret-shared"])
         let oversized = try host.upgrade(["--auto"])
         #expect(oversized.status == 0, "\(oversized.stderr)")
@@ -139,5 +142,24 @@ import Upgrades
         #expect(try lastAuto(host)["outcome"] as? String == "platform_unreachable")
         #expect(unreachable.stderr.contains("status report"), "the failed report is said: \(unreachable.stderr)")
         #expect(try history(host).isEmpty, "the channel's 1.0.1 is not tried while the platform cannot be asked")
+    }
+
+    @Test func platformSettingsThatCannotWorkAreNamed() throws {
+        let host = try Host()
+        defer { host.scratch.remove() }
+        try configure(host, ["MOLECULE_PLATFORM_URL=http://cp.example.com", "MOLECULE_ORG_ID=org-42"], secrets: ["MOLECULE_CP_SHARED_SECRET=s3cret-shared"])
+        let plainHTTP = try host.upgrade(["--auto"])
+        #expect(plainHTTP.status == 1)
+        #expect(plainHTTP.stderr.contains("MOLECULE_PLATFORM_URL=http://cp.example.com cannot be used") && plainHTTP.stderr.contains("https"),
+                "\(plainHTTP.stderr)")
+        try configure(host, ["MOLECULE_PLATFORM_URL=https://169.254.169.254", "MOLECULE_ORG_ID=org-42"], secrets: ["MOLECULE_CP_SHARED_SECRET=s3cret-shared"])
+        let linkLocal = try host.upgrade(["--auto"])
+        #expect(linkLocal.status == 1)
+        #expect(linkLocal.stderr.contains("link-local"), "\(linkLocal.stderr)")
+        try configure(host, ["MOLECULE_PLATFORM_URL=https://cp.example.com", "MOLECULE_ORG_ID=org-42"])
+        let unregistered = try host.upgrade(["--auto"])
+        #expect(unregistered.status == 1)
+        #expect(unregistered.stderr.contains("MOLECULE_CP_SHARED_SECRET is not set"), "\(unregistered.stderr)")
+        #expect(try history(host).isEmpty, "nothing is tried with settings that cannot work")
     }
 }

@@ -1,7 +1,8 @@
 import Testing
 import Upgrades
 
-/// UPDATE_WINDOW, AUTO_UPDATE, the platform URL rules and the timer units, without a host.
+/// UPDATE_WINDOW, AUTO_UPDATE and the timer units, without a host (the platform settings:
+/// AutoUpdateCommandTests).
 struct AutoUpdateSettingsTests {
     func minute(_ clock: String) -> Int {
         let parts = clock.split(separator: ":").map { Int($0)! }
@@ -41,28 +42,13 @@ struct AutoUpdateSettingsTests {
     }
 
     @Test func autoUpdateIsOnByDefaultAndZeroTurnsItOff() throws {
-        #expect(try AutoUpdateSettings(values: [:]).enabled)
-        #expect(try AutoUpdateSettings(values: ["AUTO_UPDATE": "1"]).enabled)
-        for off in ["0", "false", "off", "no"] { #expect(try !AutoUpdateSettings(values: ["AUTO_UPDATE": off]).enabled) }
-        #expect(throws: AutoUpdateSettingsError.self) { try AutoUpdateSettings(values: ["AUTO_UPDATE": "sometimes"]) }
-        #expect(throws: AutoUpdateSettingsError.self) { try AutoUpdateSettings(values: ["UPDATE_WINDOW": "nightly"]) }
-        #expect(try AutoUpdateSettings(values: [:]).channel == "stable")
-        #expect(try AutoUpdateSettings(values: ["MOLECULE_RELEASE_CHANNEL": "beta"]).channel == "beta")
-    }
-
-    @Test func thePlatformMustBeHTTPSExceptOnLoopbackAndNeedsTheSharedSecret() throws {
-        let registered = ["MOLECULE_ORG_ID": "org-1", "MOLECULE_CP_SHARED_SECRET": "s3cret"]
-        #expect(try AutoUpdateSettings(values: registered).platform == nil, "no platform URL: a standalone tenant")
-        #expect(try AutoUpdateSettings(values: registered.merging(["MOLECULE_PLATFORM_URL": "https://cp.example.com/"]) { $1 }).platform?.baseURL
-            == "https://cp.example.com")
-        #expect(try AutoUpdateSettings(values: registered.merging(["MOLECULE_PLATFORM_URL": "http://127.0.0.1:9999"]) { $1 }).platform != nil)
-        for refused in ["http://cp.example.com", "https://169.254.169.254", "https://[fe80::1]:443", "https://224.0.0.1", "ftp://cp.example.com"] {
-            #expect(throws: AutoUpdateSettingsError.self, "\(refused)") {
-                try AutoUpdateSettings(values: registered.merging(["MOLECULE_PLATFORM_URL": refused]) { $1 })
-            }
-        }
-        let unregistered = ["MOLECULE_ORG_ID": "org-1", "MOLECULE_PLATFORM_URL": "https://cp.example.com"]
-        #expect(throws: AutoUpdateSettingsError.self) { try AutoUpdateSettings(values: unregistered) }
+        #expect(try AutoUpdateSettings(values: [:], platform: nil).enabled)
+        #expect(try AutoUpdateSettings(values: ["AUTO_UPDATE": "1"], platform: nil).enabled)
+        for off in ["0", "false", "off", "no"] { #expect(try !AutoUpdateSettings(values: ["AUTO_UPDATE": off], platform: nil).enabled) }
+        #expect(throws: AutoUpdateSettingsError.self) { try AutoUpdateSettings(values: ["AUTO_UPDATE": "sometimes"], platform: nil) }
+        #expect(throws: AutoUpdateSettingsError.self) { try AutoUpdateSettings(values: ["UPDATE_WINDOW": "nightly"], platform: nil) }
+        #expect(try AutoUpdateSettings(values: [:], platform: nil).channel == "stable")
+        #expect(try AutoUpdateSettings(values: ["MOLECULE_RELEASE_CHANNEL": "beta"], platform: nil).channel == "beta")
     }
 
     @Test func theTimerRunsEveryFiveMinutesWithARandomDelayAndTheServiceRunsUpgradeAuto() {

@@ -74,6 +74,7 @@ import TestSupport
         #expect(host.currentTarget == before)
         let ledger = try String(contentsOfFile: host.root + "/var/lib/molecule-tenant/upgrades.json", encoding: .utf8)
         #expect(ledger.contains(#""outcome" : "refused""#), "\(ledger)")
+        #expect(ledger.contains(#""to" : "1.0.1""#), "the refusal names the bundle's version: \(ledger)")
     }
 
     @Test func aTamperedBundleIsRefusedBeforeAnythingChanges() throws {

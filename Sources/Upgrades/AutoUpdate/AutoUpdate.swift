@@ -65,7 +65,7 @@ public struct AutoUpdate: Sendable {
             do {
                 pinned = try platform.targetVersion()
             } catch {
-                return (.platformUnreachable, nil, error.description)
+                return (.platformUnreachable, nil, "\(error)")
             }
             if let pinned {
                 // The platform coordinates the rollout, back as well as forward.
@@ -118,7 +118,7 @@ public struct AutoUpdate: Sendable {
             emit(.init("reported", "reported \(status.version ?? "no release") (\(status.health)) to \(platform.baseURL)", version: status.version))
             return nil
         } catch {
-            return error.description
+            return "\(error)"
         }
     }
 }

@@ -9,9 +9,9 @@ public struct AutoUpdateSettings: Sendable {
     /// `MOLECULE_RELEASE_CHANNEL` (default `stable`), followed when no platform pins a version.
     public var channel: String
     /// nil for a standalone tenant.
-    public var platform: PlatformLink?
+    public var platform: (any PlatformConnection)?
 
-    public init(enabled: Bool = true, window: UpdateWindow? = nil, channel: String = "stable", platform: PlatformLink? = nil) {
+    public init(enabled: Bool = true, window: UpdateWindow? = nil, channel: String = "stable", platform: (any PlatformConnection)? = nil) {
         self.enabled = enabled
         self.window = window
         self.channel = channel
@@ -19,7 +19,8 @@ public struct AutoUpdateSettings: Sendable {
     }
 
     /// Reads the settings; a malformed value is an error naming it, never a silent default.
-    public init(values: [String: String]) throws(AutoUpdateSettingsError) {
+    public init(values: [String: String], platform: (any PlatformConnection)?) throws(AutoUpdateSettingsError) {
+        self.platform = platform
         switch (values["AUTO_UPDATE"] ?? "").lowercased() {
         case "", "1", "true", "yes", "on": enabled = true
         case "0", "false", "no", "off": enabled = false
@@ -27,10 +28,7 @@ public struct AutoUpdateSettings: Sendable {
         }
         do {
             window = try values["UPDATE_WINDOW"].flatMap { $0.isEmpty ? nil : try UpdateWindow(parsing: $0) }
-            platform = try PlatformLink(settings: values)
         } catch let error as UpdateWindowError {
-            throw AutoUpdateSettingsError(error.description)
-        } catch let error as PlatformLinkError {
             throw AutoUpdateSettingsError(error.description)
         } catch {
             throw AutoUpdateSettingsError("\(error)")
@@ -41,5 +39,5 @@ public struct AutoUpdateSettings: Sendable {
 
 public struct AutoUpdateSettingsError: Error, CustomStringConvertible {
     public let description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }
