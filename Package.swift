@@ -239,7 +239,7 @@ let package = Package(
         // Bare-host lifecycle: install steps, status, doctor, uninstall, platform calls.
         .target(
             name: "Installer",
-            dependencies: ["CLibSSL", "TenantConfig", "TenantCrypto", "TenantLogging", "BuildInfo"],
+            dependencies: ["CLibSSL", "TenantConfig", "TenantCrypto", "TenantLogging", "BuildInfo", "Upgrades"],
             swiftSettings: swiftSettings
         ),
 

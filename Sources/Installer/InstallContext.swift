@@ -69,6 +69,11 @@ public final class InstallContext: Sendable {
 
     @discardableResult
     public func systemctl(_ arguments: String...) -> HostCommand.Outcome {
+        systemctl(arguments)
+    }
+
+    @discardableResult
+    public func systemctl(_ arguments: [String]) -> HostCommand.Outcome {
         run(HostCommand(["systemctl"] + arguments, timeoutSeconds: 180))
     }
 }

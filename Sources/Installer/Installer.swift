@@ -109,6 +109,13 @@ public struct Installer: Sendable {
                 report.steps.append(result)
                 report.failure = "\(step.name): \(message)"
                 events(.stepFinished(result))
+                if step is StartStep {
+                    // With Type=notify units, a service that cannot serve fails its start
+                    // job; that is the health gate failing early, and it rolls back the same way.
+                    report.failure = "the health gate failed: the services did not start: \(message)"
+                    restore(wasActive: wasActive)
+                    report.rolledBack = true
+                }
                 return report
             }
         }

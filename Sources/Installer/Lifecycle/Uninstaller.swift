@@ -11,15 +11,15 @@ public struct Uninstaller: Sendable {
     /// Each line says what was done.
     public func uninstall() throws(InstallError) -> [String] {
         var done: [String] = []
-        let units = [SystemdUnits.server, SystemdUnits.plugin]
-        context.systemctl("disable", "--now", units[0], units[1])
+        let units = SystemdUnits.all
+        context.systemctl(["disable", "--now"] + units)
         done.append("stopped and disabled \(units.joined(separator: ", "))")
         for unit in units {
             let path = "\(SystemdUnits.directory)/\(unit)"
             if context.files.exists(path) { context.files.remove(path); done.append("removed \(path)") }
         }
         context.systemctl("daemon-reload")
-        context.systemctl("reset-failed", units[0], units[1])
+        context.systemctl(["reset-failed"] + units)
         if context.files.exists(BinaryStep.path) {
             context.files.remove(BinaryStep.path)
             done.append("removed \(BinaryStep.path)")

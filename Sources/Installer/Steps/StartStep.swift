@@ -7,6 +7,8 @@ public struct StartStep: InstallStep {
     public init() {}
 
     static let units = [SystemdUnits.plugin, SystemdUnits.server]
+    /// Enabled and started with the services; it only ever starts `upgrade --auto`.
+    static let timers = [SystemdUnits.updateTimer]
 
     public func check(_ context: InstallContext) async throws(InstallError) -> StepCheck {
         guard context.canQueryHost else { return StepCheck(changes: [Change("enable and start \(Self.units.joined(separator: ", "))")]) }
@@ -21,6 +23,9 @@ public struct StartStep: InstallStep {
                 changes.append(Change("restart \(unit) (its configuration or binary changed)"))
             }
         }
+        for timer in Self.timers where !HostCommand.run(HostCommand(["systemctl", "is-enabled", "--quiet", timer])).succeeded {
+            changes.append(Change("enable and start \(timer)"))
+        }
         return StepCheck(changes: changes)
     }
 
@@ -31,5 +36,6 @@ public struct StartStep: InstallStep {
             let verb = context.servicesStale ? "restart" : "start"
             try context.require("\(verb) \(unit)", HostCommand(["systemctl", verb, unit], timeoutSeconds: 180))
         }
+        try context.require("enabling the automatic upgrade timer", HostCommand(["systemctl", "enable", "--now"] + Self.timers))
     }
 }

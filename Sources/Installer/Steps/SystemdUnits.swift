@@ -1,3 +1,4 @@
+import Upgrades
 /// The two services' unit files. Sandboxed: no privileges to gain, a read-only system,
 /// no home directories, a private /tmp, and an empty capability set; writable only
 /// where the tenant keeps state.
@@ -97,9 +98,17 @@ public enum SystemdUnits {
             """
     }
 
+    /// The automatic upgrade check (docs/upgrading.md); each run honours AUTO_UPDATE and
+    /// UPDATE_WINDOW from the config, so the timer is installed either way.
+    public static let updateTimer = AutoUpdateUnits.timerName
+
     public static func units(_ inputs: InstallInputs) -> [(name: String, text: String)] {
         [(plugin, pluginUnit(inputs)), (server, serverUnit(inputs))]
+            + AutoUpdateUnits.files().map { ($0.name, $0.contents) }
     }
+
+    /// Every unit file install writes, for uninstall.
+    public static let all = [server, plugin, AutoUpdateUnits.serviceName, AutoUpdateUnits.timerName]
 }
 
 /// Writes the unit files, checks them with `systemd-analyze verify` where it exists, and

@@ -41,7 +41,6 @@ public enum AutoUpdateUnits {
         """
         [Unit]
         Description=molecule-tenant automatic upgrade (release channel or the platform's target_version)
-        Documentation=man:molecule-tenant(1)
         Wants=network-online.target
         After=network-online.target molecule-memory-plugin.service molecule-tenant.service
 
