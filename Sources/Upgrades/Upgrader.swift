@@ -2,6 +2,10 @@ import Releases
 import TenantCrypto
 import Timestamps
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `upgrade`: fetch, verify, preflight, migrate, hand over, gate, and roll back by itself
 /// when the gate fails (DESIGN section 12, docs/upgrading.md).
 public struct Upgrader: Sendable {
@@ -235,13 +239,21 @@ public struct Upgrader: Sendable {
         }
     }
 
+    /// The account `install` creates for the services.
+    static let serviceUser = "molecule"
+
     private func migrate(_ version: String) throws {
         emit(.init("migrate", "applying \(version)'s migrations (expand-only)", version: version))
         let config = try InstalledConfig.load(layout)
         var environment = ProcessEnvironmentList.current()
         for (key, value) in config.values { environment.append("\(key)=\(value)") }
-        let outcome = try ChildCommand.run([layout.releaseBinary(version), "migrate", "up", "--target", "all", "--config", "/dev/null"],
-                                           environment: environment, timeout: .seconds(600))
+        var command = [layout.releaseBinary(version), "migrate", "up", "--target", "all", "--config", "/dev/null"]
+        // On an installed host the database role is the service user's (peer authentication
+        // over the socket): as root, migrate as that user, as install and the services do.
+        if getuid() == 0, getpwnam(Self.serviceUser) != nil, access("/usr/sbin/runuser", X_OK) == 0 {
+            command = ["/usr/sbin/runuser", "-u", Self.serviceUser, "--"] + command
+        }
+        let outcome = try ChildCommand.run(command, environment: environment, timeout: .seconds(600))
         guard outcome.status == 0 else {
             throw UpgradeFailure("migrations of \(version) failed, nothing was switched: \(outcome.output.trimmingWhitespace())")
         }

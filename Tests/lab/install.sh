@@ -172,6 +172,26 @@ for s in $(in_lab sh -c '. /etc/molecule-tenant/secrets.env; printf "%s\n" "$SEC
 done
 say "secrets: 0600, absent from /var/log/molecule-tenant and the journal"
 
+# ------------------------------------------------------------------ upgrade under systemd
+in_lab systemctl is-enabled --quiet molecule-tenant-update.timer || fail "install did not enable molecule-tenant-update.timer"
+release_dir=$(mktemp -d /tmp/install-lab-release.XXXXXX)
+openssl genpkey -algorithm ed25519 -out "$release_dir/release.pem" 2>/dev/null
+openssl pkey -in "$release_dir/release.pem" -pubout >"$release_dir/release.pub.pem"
+"$BINARY" release bundle --binary "$BINARY" --key "$release_dir/release.pem" --out "$release_dir" --version 9.9.9-lab --quiet \
+  || fail "release bundle failed"
+bundle=$(ls "$release_dir"/molecule-tenant-9.9.9-lab-linux-*.tar.gz)
+in_lab mkdir -p /etc/molecule-tenant/trusted-keys
+bash "$LAB" cp "$NAME" "$release_dir/release.pub.pem" /etc/molecule-tenant/trusted-keys/lab-release.pem
+bash "$LAB" cp "$NAME" "$bundle" "/root/$(basename "$bundle")"
+bash "$LAB" cp "$NAME" "$bundle.sig" "/root/$(basename "$bundle").sig"
+rm -rf "$release_dir"
+rc=$(status_of /usr/local/bin/molecule-tenant upgrade --bundle "/root/$(basename "$bundle")")
+[[ $rc == 0 ]] || { cat /tmp/install-lab-out.$$ >&2; fail "upgrade under systemd exited $rc"; }
+http http://127.0.0.1:8080/buildinfo >/dev/null
+[[ $(json_field "$(body)" 'd["version"]') == 9.9.9-lab ]] || fail "after the upgrade the server reports $(body)"
+[[ $(status_of systemctl is-active molecule-tenant.service molecule-memory-plugin.service) == 0 ]] || fail "a unit is not active after the upgrade"
+say "upgrade under systemd: 9.9.9-lab serves after systemctl reload handed over both sockets; update timer enabled"
+
 # ------------------------------------------------------------------ uninstall, purge
 in_lab /root/molecule-tenant uninstall >/tmp/install-lab-out.$$ 2>&1 || { cat /tmp/install-lab-out.$$ >&2; fail "uninstall failed"; }
 [[ $(status_of test -e /etc/systemd/system/molecule-tenant.service) != 0 ]] || fail "uninstall left the server unit"
