@@ -6,7 +6,7 @@
 #     what else the machine is doing, so the cpu ratio stays meaningful on a busy host,
 #     where the throughput ratio does not. The cgroup also gets a high cpu.shares, so
 #     other load on the machine takes less from the measured processes.
-# Starts its own PostgreSQL (a scratch cluster on port 55498) and plugin; needs root
+# Starts its own PostgreSQL (a scratch cluster on port 25498, below the ephemeral range) and plugin; needs root
 # (cgroups; PostgreSQL runs as the `postgres` account) and cgroup v1 cpu/cpuacct.
 #
 #   bash Tests/bench/commit-cost.sh            # BIN, SECONDS_PER_RUN, CONCURRENCY, PLUGIN_POOL
@@ -16,8 +16,8 @@ cd "$(dirname "$0")/../.."
 BIN=$(readlink -f "${BIN:-.build/release/molecule-tenant}")
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 CONCURRENCY=${CONCURRENCY:-8 32}
-PG_PORT=${BENCH_PG_PORT:-55498}
-PLUGIN_PORT=${BENCH_PLUGIN_PORT:-59198}
+PG_PORT=${BENCH_PG_PORT:-25498}
+PLUGIN_PORT=${BENCH_PLUGIN_PORT:-25198}
 CG=/sys/fs/cgroup
 NAME=molecule-bench-$$
 STATE=$(mktemp -d /tmp/molecule-bench.XXXXXX)
