@@ -39,27 +39,7 @@ public enum SystemdUnits {
             Wants=network-online.target
             After=\(after)
 
-            [Service]
-            # notify: the process says READY=1 once it serves, and on `systemctl reload`
-            # (SIGUSR2) hands its socket to the new release and names it with MAINPID=
-            # (docs/upgrading.md).
-            Type=notify
-            NotifyAccess=all
-            User=molecule
-            Group=molecule
-            \(environment)
-            ExecStart=/usr/local/bin/molecule-tenant memory-plugin
-            ExecReload=/bin/sh -c 'kill -USR2 "$MAINPID"'
-            Restart=on-failure
-            RestartSec=2
-            TimeoutStartSec=120
-            TimeoutStopSec=15
-            LimitNOFILE=65536
-            \(sandbox)
-
-            [Install]
-            WantedBy=multi-user.target
-
+            \(serviceSections(running: "memory-plugin"))
             """
     }
 
@@ -74,28 +54,35 @@ public enum SystemdUnits {
             After=\(plugin) network-online.target\(redis)
             Wants=network-online.target
 
-            [Service]
-            # notify: the process says READY=1 once it serves, and on `systemctl reload`
-            # (SIGUSR2) hands its socket to the new release and names it with MAINPID=
-            # (docs/upgrading.md).
-            Type=notify
-            NotifyAccess=all
-            User=molecule
-            Group=molecule
-            \(environment)
-            ExecStart=/usr/local/bin/molecule-tenant server
-            ExecReload=/bin/sh -c 'kill -USR2 "$MAINPID"'
-            Restart=on-failure
-            RestartSec=2
-            TimeoutStartSec=120
-            TimeoutStopSec=15
-            LimitNOFILE=65536
-            \(sandbox)
-
-            [Install]
-            WantedBy=multi-user.target
-
+            \(serviceSections(running: "server"))
             """
+    }
+
+    /// The [Service] and [Install] sections both units share; only the subcommand differs.
+    static func serviceSections(running subcommand: String) -> String {
+        """
+        [Service]
+        # notify: the process says READY=1 once it serves, and on `systemctl reload`
+        # (SIGUSR2) hands its socket to the new release and names it with MAINPID=
+        # (docs/upgrading.md).
+        Type=notify
+        NotifyAccess=all
+        User=molecule
+        Group=molecule
+        \(environment)
+        ExecStart=/usr/local/bin/molecule-tenant \(subcommand)
+        ExecReload=/bin/sh -c 'kill -USR2 "$MAINPID"'
+        Restart=on-failure
+        RestartSec=2
+        TimeoutStartSec=120
+        TimeoutStopSec=15
+        LimitNOFILE=65536
+        \(sandbox)
+
+        [Install]
+        WantedBy=multi-user.target
+
+        """
     }
 
     /// The automatic upgrade check (docs/upgrading.md); each run honours AUTO_UPDATE and
