@@ -128,18 +128,8 @@ final class PrivateRedis: @unchecked Sendable {
 extension TestHTTP {
     /// Sends `command` on a fresh connection and returns the first line of the answer.
     static func rawLine(port: Int, _ command: String) throws -> String {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = try connectLoopback(port: port, receiveTimeout: .seconds(2))
         defer { close(descriptor) }
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw TestSupportError("connect failed") }
         _ = command.withCString { send(descriptor, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
         var chunk = [UInt8](repeating: 0, count: 256)
         let count = recv(descriptor, &chunk, chunk.count, 0)

@@ -13,13 +13,12 @@ public enum TestHTTP {
         public func json<T: Decodable>(_ type: T.Type) throws -> T { try JSONDecoder().decode(type, from: body) }
     }
 
-    public static func request(
-        _ method: String, port: Int, path: String, body: Data? = nil, headers: [String: String] = [:], timeout: Duration = .seconds(10)
-    ) throws -> Response {
+    /// A blocking TCP socket connected to 127.0.0.1:`port`, whose reads give up after
+    /// `receiveTimeout`; for clients that speak the protocol themselves (SSE, WebSocket, raw lines).
+    public static func connectLoopback(port: Int, receiveTimeout: Duration) throws -> Int32 {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw TestSupportError("socket() failed") }
-        defer { close(descriptor) }
-        var seconds = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
+        var seconds = timeval(tv_sec: Int(receiveTimeout.components.seconds), tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &seconds, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -28,7 +27,19 @@ public enum TestHTTP {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw TestSupportError("connect to 127.0.0.1:\(port) failed: \(String(cString: strerror(errno)))") }
+        guard connected == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            throw TestSupportError("connect to 127.0.0.1:\(port) failed: \(reason)")
+        }
+        return descriptor
+    }
+
+    public static func request(
+        _ method: String, port: Int, path: String, body: Data? = nil, headers: [String: String] = [:], timeout: Duration = .seconds(10)
+    ) throws -> Response {
+        let descriptor = try connectLoopback(port: port, receiveTimeout: timeout)
+        defer { close(descriptor) }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
