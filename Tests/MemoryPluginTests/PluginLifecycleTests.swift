@@ -125,7 +125,9 @@ struct PluginLifecycleTests {
             }
         }
         while !locked.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
-        let inFlight = Task.detached {
+        // A thread of its own: the blocking request must not wait for a cooperative thread,
+        // which the rest of a parallel suite can keep busy.
+        let inFlight = BlockingCall {
             try plugin.send("POST", "/v1/namespaces/workspace:drain/memories", #"{"content":"in flight","kind":"fact","source":"agent"}"#)
         }
         // SIGTERM only once the commit itself (not autovacuum or the janitor) waits on the lock.
@@ -150,7 +152,7 @@ struct PluginLifecycleTests {
 
         try await holder.value
         await pool.shutdown()
-        let response = try await inFlight.value
+        let response = try await inFlight.value()
         #expect(response.status == 201, "the request in flight was cut off: \(response.status) \(response.text)")
         let outcome = plugin.process.wait()
         #expect(outcome.status == 0, "stderr: \(outcome.stderr)")
@@ -160,5 +162,25 @@ struct PluginLifecycleTests {
         let contents = try await check.query("SELECT content FROM memory_plugin.memory_records ORDER BY content").rows.map { try $0.decode(String.self, at: 0) }
         await check.shutdown()
         #expect(contents == ["first", "in flight"])
+    }
+}
+
+/// Runs a blocking call on a thread of its own; `value()` waits for it without blocking.
+final class BlockingCall<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var outcome: Result<T, any Error>?
+
+    init(_ body: @escaping @Sendable () throws -> T) {
+        Thread { [self] in
+            let result = Result { try body() }
+            lock.withLock { outcome = result }
+        }.start()
+    }
+
+    func value() async throws -> T {
+        while true {
+            if let outcome = lock.withLock({ outcome }) { return try outcome.get() }
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 }
