@@ -13,6 +13,8 @@ struct Authenticator: Sendable {
     let adminToken: String?
     let tokens: WorkspaceTokenStore
 
+    var lineages: WorkspaceLineageStore { WorkspaceLineageStore(pool: pool) }
+
     enum Caller: Sendable, Equatable {
         case admin
         case workspace(String)
@@ -33,6 +35,19 @@ struct Authenticator: Sendable {
         if try await lookup({ try await tokens.workspace(owning: token) }) == workspaceID { return .workspace(workspaceID) }
         guard try await lookup({ try await isLiveOrgToken(token) }) else { throw APIError.unauthorized("invalid workspace auth token") }
         return .admin
+    }
+
+    /// The caller of a `/workspaces/:id/...` route that also needs the workspace's place in
+    /// its tree (the memory routes): for an agent's own token both come from one query.
+    func requireWorkspaceAccess(_ request: Request, _ workspaceID: String) async throws -> WorkspaceAccess {
+        guard let token = BearerToken.from(request) else { throw APIError.unauthorized("missing workspace auth token") }
+        if let adminToken, constantTimeEquals(Array(token.utf8), Array(adminToken.utf8)) {
+            return WorkspaceAccess(caller: .admin, workspaceID: workspaceID, known: nil, lineages: lineages)
+        }
+        let (owner, placement) = try await lookup { try await tokens.owner(of: token, placing: workspaceID) }
+        if owner == workspaceID { return WorkspaceAccess(caller: .workspace(workspaceID), workspaceID: workspaceID, known: placement, lineages: lineages) }
+        guard try await lookup({ try await isLiveOrgToken(token) }) else { throw APIError.unauthorized("invalid workspace auth token") }
+        return WorkspaceAccess(caller: .admin, workspaceID: workspaceID, known: placement, lineages: lineages)
     }
 
     /// For registry calls: the bearer must be a live token of exactly this workspace.

@@ -31,8 +31,8 @@ struct WorkspaceTokenStore: Sendable {
     /// Every authenticated request runs this, so it reads, and writes `last_used_at` only
     /// when the stored value is a minute old: a row write (and its WAL) per request would
     /// cost more than the lookup. Prepared once per connection; the plan is one index probe.
-    static let lookupSQL = """
-        WITH hit AS (
+    static let hitCTEs = """
+        hit AS (
             SELECT t.id, t.workspace_id, t.last_used_at FROM public.workspace_auth_tokens t
             JOIN public.workspaces w ON w.id = t.workspace_id
             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND w.status IS DISTINCT FROM 'removed'
@@ -40,7 +40,15 @@ struct WorkspaceTokenStore: Sendable {
             UPDATE public.workspace_auth_tokens t SET last_used_at = now()
             FROM hit WHERE t.id = hit.id AND (hit.last_used_at IS NULL OR hit.last_used_at < now() - interval '1 minute')
         )
-        SELECT workspace_id FROM hit
+        """
+
+    static let lookupSQL = "WITH \(hitCTEs) SELECT workspace_id FROM hit"
+
+    /// The token's owner and the placement of workspace `$2` in one round trip: a memory
+    /// route needs both, and a second query would cost a second hop to the database.
+    static let lookupWithPlacementSQL = """
+        WITH RECURSIVE \(hitCTEs), \(WorkspaceLineageStore.chain(from: "$2"))
+        SELECT (SELECT workspace_id::text FROM hit), \(WorkspaceLineageStore.placementColumns)
         """
 
     /// The workspace a live token belongs to, or nil; `last_used_at` is kept to the minute.
@@ -49,6 +57,17 @@ struct WorkspaceTokenStore: Sendable {
         return try await pool.withConnection { session in
             try await session.query(prepared: Self.lookupSQL, [PostgresBytes(hash)]).first?.decode(String.self, at: 0)
         }
+    }
+
+    /// The workspace a live token belongs to (nil if none), and where `workspaceID` sits
+    /// in its tree (nil if it does not exist), from one statement.
+    func owner(of token: String, placing workspaceID: String) async throws -> (owner: String?, placement: WorkspaceLineageStore.Placement?) {
+        let hash = SHA256Token.hash(token)
+        let result = try await pool.withConnection { session in
+            try await session.query(prepared: Self.lookupWithPlacementSQL, [PostgresBytes(hash), workspaceID])
+        }
+        let row = result.rows[0]
+        return (try row.decode(String?.self, at: 0), try WorkspaceLineageStore.placement(of: workspaceID, from: row, at: 1))
     }
 
     func hasLiveToken(_ workspaceID: String, on session: PostgresSession) async throws -> Bool {

@@ -53,17 +53,17 @@ struct KeyValueRoutes: Sendable {
 
     @Sendable func list(_ request: Request, context: TenantRequestContext) async throws -> Response {
         let id = try context.workspaceID()
-        try await authenticator.requireWorkspace(request, id)
-        let resolver = try await memory.placement(id).resolver
+        let access = try await authenticator.requireWorkspaceAccess(request, id)
+        let resolver = try await access.placement().resolver
         let entries = try await self.entries(in: resolver.workspaceNamespace).compactMap(Entry.init).sorted { $0.key < $1.key }
         return try JSONResponse.ok(entries)
     }
 
     @Sendable func get(_ request: Request, context: TenantRequestContext) async throws -> Response {
         let id = try context.workspaceID()
-        try await authenticator.requireWorkspace(request, id)
+        let access = try await authenticator.requireWorkspaceAccess(request, id)
         let key = try context.parameters.require("key")
-        let resolver = try await memory.placement(id).resolver
+        let resolver = try await access.placement().resolver
         guard let found = try await entry(key, in: resolver.workspaceNamespace), let entry = Entry(found) else {
             throw APIError.notFound("key not found")
         }
@@ -93,13 +93,14 @@ struct KeyValueRoutes: Sendable {
 
     @Sendable func set(_ request: Request, context: TenantRequestContext) async throws -> Response {
         let id = try context.workspaceID()
-        let caller = try await authenticator.requireWorkspace(request, id)
+        let access = try await authenticator.requireWorkspaceAccess(request, id)
+        let caller = access.caller
         let body = try await JSONRequest.decodeObject(SetBody.self, request, allowed: SetBody.fields)
         guard !body.key.isEmpty else { throw APIError.badRequest("key is required") }
         guard body.key.utf8.count <= 1024 else { throw APIError.badRequest("key is longer than 1024 bytes") }
         if let ttl = body.ttlSeconds, ttl < 1 { throw APIError.badRequest("ttl_seconds must be a positive number of seconds") }
         if let expected = body.ifMatchVersion, expected < 0 { throw APIError.badRequest("if_match_version must not be negative") }
-        let resolver = try await memory.placement(id).resolver
+        let resolver = try await access.placement().resolver
         let namespace = resolver.workspaceNamespace
         let now = Timestamp.now()
         let write = MemoryWrite(
@@ -147,9 +148,9 @@ struct KeyValueRoutes: Sendable {
     /// Deleting a key that is not there is still 200, as in the reference.
     @Sendable func delete(_ request: Request, context: TenantRequestContext) async throws -> Response {
         let id = try context.workspaceID()
-        try await authenticator.requireWorkspace(request, id)
+        let access = try await authenticator.requireWorkspaceAccess(request, id)
         let key = try context.parameters.require("key")
-        let resolver = try await memory.placement(id).resolver
+        let resolver = try await access.placement().resolver
         if let found = try await entry(key, in: resolver.workspaceNamespace) {
             do {
                 try await memory.forget(found.id, in: resolver.workspaceNamespace, by: resolver)

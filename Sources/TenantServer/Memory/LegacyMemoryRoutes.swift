@@ -41,7 +41,8 @@ struct LegacyMemoryRoutes: Sendable {
 
     @Sendable func commit(_ request: Request, context: TenantRequestContext) async throws -> Response {
         let id = try context.workspaceID()
-        let caller = try await authenticator.requireWorkspace(request, id)
+        let access = try await authenticator.requireWorkspaceAccess(request, id)
+        let caller = access.caller
         let body = try await JSONRequest.decodeObject(CommitBody.self, request, allowed: CommitBody.fields)
         try Self.requireSameWorkspace(body.workspaceID, id)
         let scope: MemoryScope
@@ -53,7 +54,7 @@ struct LegacyMemoryRoutes: Sendable {
         let tag = body.namespace.flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultTag
         guard tag.count <= 50 else { throw APIError.badRequest("namespace must be <= 50 characters") }
         try WorkspaceMemory.validateContent(body.content)
-        let resolver = try await memory.placement(id).resolver
+        let resolver = try await access.placement().resolver
         let namespace: String
         do {
             namespace = try resolver.writeNamespace(for: scope)
@@ -92,10 +93,10 @@ struct LegacyMemoryRoutes: Sendable {
     /// Unlike the reference, honours `q` (search) and `scope` (one namespace).
     @Sendable func recall(_ request: Request, context: TenantRequestContext) async throws -> Response {
         let id = try context.workspaceID()
-        try await authenticator.requireWorkspace(request, id)
+        let access = try await authenticator.requireWorkspaceAccess(request, id)
         try Self.requireSameWorkspace(request.query("workspace_id"), id)
         let limit = try MemoryQuery.limit(request.query("limit"), default: Self.defaultLimit)
-        let resolver = try await memory.placement(id).resolver
+        let resolver = try await access.placement().resolver
         var namespaces: [String] = []
         if let text = request.query("scope") {
             do {

@@ -29,8 +29,8 @@ struct MemoryV2Routes: Sendable {
 
     @Sendable func namespaces(_ request: Request, context: TenantRequestContext) async throws -> Response {
         let id = try context.workspaceID()
-        try await authenticator.requireWorkspace(request, id)
-        let placement = try await memory.placement(id)
+        let access = try await authenticator.requireWorkspaceAccess(request, id)
+        let placement = try await access.placement()
         let grants = placement.resolver.grants
         let views = grants.map { NamespaceView(name: $0.name, kind: $0.kind, label: Self.label($0, placement)) }
         return try JSONResponse.ok(Namespaces(readable: views, writable: zip(grants, views).filter { $0.0.writable }.map(\.1)))
@@ -90,7 +90,7 @@ struct MemoryV2Routes: Sendable {
     /// `namespace` (one readable namespace, else all), `q`, `kind`, `limit` (default 50, at most 100).
     @Sendable func search(_ request: Request, context: TenantRequestContext) async throws -> Response {
         let id = try context.workspaceID()
-        try await authenticator.requireWorkspace(request, id)
+        let access = try await authenticator.requireWorkspaceAccess(request, id)
         let limit = try MemoryQuery.limit(request.query("limit"), default: 50)
         var kinds: [MemoryKind]?
         if let kind = request.query("kind") {
@@ -99,7 +99,7 @@ struct MemoryV2Routes: Sendable {
             }
             kinds = [parsed]
         }
-        let resolver = try await memory.placement(id).resolver
+        let resolver = try await access.placement().resolver
         var requested: [String] = []
         if let namespace = request.query("namespace") {
             // A namespace this workspace cannot read answers [] rather than 403: the
@@ -119,9 +119,9 @@ struct MemoryV2Routes: Sendable {
     /// workspace may write there (its team, or the org from a root).
     @Sendable func forget(_ request: Request, context: TenantRequestContext) async throws -> Response {
         let id = try context.workspaceID()
-        try await authenticator.requireWorkspace(request, id)
+        let access = try await authenticator.requireWorkspaceAccess(request, id)
         let memoryID = try context.parameters.require("memoryId")
-        let resolver = try await memory.placement(id).resolver
+        let resolver = try await access.placement().resolver
         try await memory.forget(memoryID, in: request.query("namespace") ?? resolver.workspaceNamespace, by: resolver)
         return try JSONResponse.ok(Deleted())
     }

@@ -57,14 +57,14 @@ struct SessionSearchRoutes: Sendable {
 
     @Sendable func search(_ request: Request, context: TenantRequestContext) async throws -> Response {
         let id = try context.workspaceID()
-        try await authenticator.requireWorkspace(request, id)
+        let access = try await authenticator.requireWorkspaceAccess(request, id)
         var limit = Self.defaultLimit
         if let text = request.query("limit") {
             guard let value = Int(text), value > 0 else { throw APIError.badRequest("limit must be a positive integer") }
             limit = min(value, Self.maxLimit)
         }
         let query = request.query("q").map(Self.trimmed).flatMap { $0.isEmpty ? nil : $0 }
-        let resolver = try await memory.placement(id).resolver
+        let resolver = try await access.placement().resolver
         // Memory first: if the plugin is down the answer is 503 before any SQL runs.
         let memories = try await memory.search([], query: query, limit: min(limit, MemoryQuery.maxLimit), by: resolver)
         let activity = try await activityItems(id, query: query, limit: limit)
