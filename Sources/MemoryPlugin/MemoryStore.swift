@@ -13,14 +13,18 @@ public struct MemoryStore: Sendable {
     public let embeddingDimensions: Int?
     /// The single-commit statement, with or without the embedding column.
     let commitSQL: String
+    /// The short commit statement for a namespace known to exist (see `fastCommitSQL`).
+    let fastCommitSQL: String
     /// Refreshes planner statistics after bulk writes (the batch route).
     let statistics: StatisticsRefresh
+    let knownNamespaces = KnownNamespaces()
 
     public init(pool: PostgresPool, embeddingDimensions: Int? = nil, statistics: StatisticsRefresh? = nil) {
         self.pool = pool
         self.embeddingDimensions = embeddingDimensions
         self.statistics = statistics ?? StatisticsRefresh(pool: pool)
         self.commitSQL = Self.commitSQL(embedding: embeddingDimensions != nil)
+        self.fastCommitSQL = Self.fastCommitSQL(embedding: embeddingDimensions != nil)
     }
 
     static let memoryColumns = "id, namespace, content, kind, source, expires_at, propagation, pin, created_at, key, version"
@@ -79,6 +83,7 @@ public struct MemoryStore: Sendable {
 
     public func deleteNamespace(_ name: String) async throws(ContractError) {
         try await mapped {
+            knownNamespaces.remove(name)
             let result = try await pool.query("DELETE FROM memory_plugin.memory_namespaces WHERE name = $1", [name])
             guard result.affectedRows > 0 else { throw ContractError.notFound("namespace \(name) not found") }
         }
@@ -104,11 +109,46 @@ public struct MemoryStore: Sendable {
         if write.kind == .kv {
             return try await commitKeyValue(namespace, NamespaceKind.inferred(from: namespace).rawValue, write, try Self.json(write.propagation), session)
         }
+        if write.id == nil, knownNamespaces.contains(namespace) {
+            do {
+                let result = try await session.query(prepared: fastCommitSQL, try fastCommitParameters(namespace, write))
+                if let row = result.first { return MemoryWriteResponse(id: try row.decode(String.self, "id"), namespace: namespace) }
+                // No row: the namespace has expired.
+                return MemoryWriteResponse(id: try await explainEmptyCommit(namespace, id: nil, session), namespace: namespace)
+            } catch let error as PostgresError where error.sqlState == .foreignKeyViolation {
+                // Deleted since we saw it: the full statement below creates it again.
+                knownNamespaces.remove(namespace)
+            }
+        }
         let result = try await session.query(prepared: commitSQL, try commitParameters(namespace, write))
         if let row = result.first {
+            knownNamespaces.insert(namespace)
             return MemoryWriteResponse(id: try row.decode(String.self, "id"), namespace: namespace)
         }
         return MemoryWriteResponse(id: try await explainEmptyCommit(namespace, id: write.id, session), namespace: namespace)
+    }
+
+    /// A commit without a supplied id into a namespace known to exist: a plain insert (no
+    /// namespace upsert, no ON CONFLICT arbitration, since a generated id cannot collide)
+    /// that still refuses an expired namespace. Measured with pgbench at concurrency 8,
+    /// it costs PostgreSQL about four fifths of the full statement.
+    static func fastCommitSQL(embedding: Bool) -> String {
+        """
+        INSERT INTO memory_plugin.memory_records
+            (id, namespace, content, kind, source, expires_at, propagation, pin, created_at\(embedding ? ", embedding" : ""))
+        SELECT gen_random_uuid(), $1, $2, $3, $4, $5::timestamptz, $6::jsonb, $7, coalesce($8::timestamptz, now())\(embedding ? ", $9::vector" : "")
+        WHERE NOT EXISTS (SELECT 1 FROM memory_plugin.memory_namespaces WHERE name = $1 AND expires_at <= now())
+        RETURNING id
+        """
+    }
+
+    func fastCommitParameters(_ namespace: String, _ write: MemoryWrite) throws -> [any PostgresEncodable] {
+        var parameters: [any PostgresEncodable] = [
+            namespace, write.content, write.kind.rawValue, write.source.rawValue, write.expiresAt, try Self.json(write.propagation),
+            write.pin ?? false, write.createdAt,
+        ]
+        if embeddingDimensions != nil { parameters.append(write.embedding.map(PostgresVector.init)) }
+        return parameters
     }
 
     /// One statement for a non-kv commit: create the namespace if needed, refuse an

@@ -42,6 +42,25 @@ struct MemoryStoreTests {
         }
     }
 
+    /// A commit into a namespace this process has seen takes the short insert; a namespace
+    /// deleted or expired behind its back (by another plugin process) must not fool it.
+    @Test func aNamespaceDeletedOrExpiredElsewhereIsRecreatedOrRefused() async throws {
+        try await withStore { store, pool in
+            _ = try await store.commit("team:moving", fact("first"))
+            _ = try await store.commit("team:moving", fact("second, by the short insert"))
+            try await pool.query("DELETE FROM memory_plugin.memory_namespaces WHERE name = 'team:moving'")
+            let third = try await store.commit("team:moving", fact("third, after the delete"))
+            #expect(third.namespace == "team:moving")
+            let kind = try await pool.query("SELECT kind FROM memory_plugin.memory_namespaces WHERE name = 'team:moving'")
+            #expect(try kind[0].decode(String.self, at: 0) == "team")
+            #expect(try await store.search(SearchRequest(namespaces: ["team:moving"])).map(\.content) == ["third, after the delete"])
+            try await pool.query("UPDATE memory_plugin.memory_namespaces SET expires_at = now() - interval '1 second' WHERE name = 'team:moving'")
+            let refused = await #expect(throws: ContractError.self) { try await store.commit("team:moving", fact("late")) }
+            #expect(refused?.status == 404)
+            #expect(try await pool.query("SELECT count(*) FROM memory_plugin.memory_records")[0].decode(Int.self, at: 0) == 1)
+        }
+    }
+
     @Test func aSuppliedIdIsAnIdempotentUpsertInsideItsNamespaceAndAConflictElsewhere() async throws {
         try await withStore { store, pool in
             let id = UUID().uuidString
