@@ -78,7 +78,7 @@ final class ConnectionPool: Sendable {
             s.nextWaiterID += 1
             return s.nextWaiterID
         }
-        return try await withTaskCancellationHandler {
+        let lease = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Lease, any Error>) in
                 let immediate: Result<Lease, any Error>? = state.withLock { s in
                     do {
@@ -100,7 +100,18 @@ final class ConnectionPool: Sendable {
         } onCancel: {
             removeWaiter(id)?.resume(throwing: CancellationError())
         }
+        // A slot freed just before this caller's own deadline (typically by a call that
+        // timed out at the same moment) is passed on: a connection it would abandon at
+        // once costs the plugin an accept and would count as a plugin failure.
+        if case .dial = lease, deadline - .now() < Self.minimumDialBudget {
+            releaseSlot()
+            throw PluginTransportError.noConnectionInTime
+        }
+        return lease
     }
+
+    /// Less time than this left after waiting in line is not worth a connection attempt.
+    static let minimumDialBudget = TimeAmount.milliseconds(50)
 
     private static func takeNow(_ s: inout State, max: Int) throws -> Lease? {
         guard !s.isShutDown else { throw PluginTransportError.poolShutDown }
