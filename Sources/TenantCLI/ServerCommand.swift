@@ -20,7 +20,8 @@ struct ServerCommand: AsyncParsableCommand {
             CORS_ORIGINS (comma-separated), TENANT_PUBLIC_URL (the URL agents use, when behind a proxy), \
             SERVER_DB_POOL. Messaging: SECRETS_ENCRYPTION_KEY (secret routes), SSE_KEEPALIVE_SECONDS, \
             EVENTS_CHANNEL, A2A_TIMEOUT_SECONDS, A2A_IDLE_TIMEOUT_SECONDS, A2A_MAX_RESPONSE_BYTES, \
-            A2A_QUEUE_DRAIN_INTERVAL_MS (see docs/messaging.md).
+            A2A_QUEUE_DRAIN_INTERVAL_MS, A2A_CA_FILE (PEM CA certificates trusted for https agents \
+            besides the system store) (see docs/messaging.md).
 
             Example:
               DATABASE_URL=postgres:///molecule REDIS_URL=redis://127.0.0.1:6379/0 molecule-tenant server
@@ -78,7 +79,8 @@ struct ServerCommand: AsyncParsableCommand {
                 timeout: .seconds(max(try environment.int("A2A_TIMEOUT_SECONDS") ?? 300, 1)),
                 idleTimeout: .seconds(max(try environment.int("A2A_IDLE_TIMEOUT_SECONDS") ?? 120, 1)),
                 maxResponseBytes: max(try environment.int("A2A_MAX_RESPONSE_BYTES") ?? 16 << 20, 1024),
-                drainInterval: .milliseconds(max(try environment.int("A2A_QUEUE_DRAIN_INTERVAL_MS") ?? 250, 10)))
+                drainInterval: .milliseconds(max(try environment.int("A2A_QUEUE_DRAIN_INTERVAL_MS") ?? 250, 10)),
+                caFile: environment["A2A_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 })
         )
     }
 }

@@ -56,7 +56,7 @@ extension ServerDependencies {
 
     func a2aDelivery(logger: Logger) -> A2ADelivery {
         A2ADelivery(pool: pool, activity: activity, events: events,
-                    client: AgentHTTPClient(guardrail: urlGuard, timeout: a2a.timeout, idleTimeout: a2a.idleTimeout,
+                    client: AgentHTTPClient(guardrail: urlGuard, tls: agentTLS, timeout: a2a.timeout, idleTimeout: a2a.idleTimeout,
                                             maxResponseBytes: a2a.maxResponseBytes),
                     logger: logger)
     }
