@@ -21,4 +21,6 @@ struct ServerDependencies: Sendable {
     let a2a: A2AConfiguration
     /// The trust store https agents are verified against (system store plus `A2A_CA_FILE`).
     let agentTLS: TLSClientContext
+    /// Delegations this process is delivering right now (failed at a graceful stop).
+    let inFlightDelegations: InFlightDelegations
 }

@@ -70,7 +70,8 @@ public enum TenantServerApp {
             publicURL: configuration.publicURL, memoryPlugin: memoryPlugin,
             events: EventBus(pool: pool, redis: redis, subscriber: redis.makeSubscriber(), logger: logger,
                              channel: configuration.eventsChannel, keepAliveInterval: configuration.eventKeepAliveInterval),
-            a2a: configuration.a2a, agentTLS: agentTLS)
+            a2a: configuration.a2a, agentTLS: agentTLS,
+            inFlightDelegations: InFlightDelegations())
         if configuration.adminToken == nil {
             logger.notice("ADMIN_TOKEN is not set: admin routes accept only org tokens")
         }
@@ -86,7 +87,7 @@ public enum TenantServerApp {
         let watcher = LivenessWatcher(
             tracker: liveness, subscriber: redis.makeSubscriber(), database: redisConfiguration.database,
             sweepInterval: configuration.livenessSweepInterval, logger: logger)
-        return TenantServerService(app: app, watcher: watcher, messaging: MessagingBackground(dependencies, logger: logger),
+        return TenantServerService(app: app, watcher: watcher, messaging: MessagingBackground(dependencies, eventsRetention: configuration.eventsRetention, logger: logger),
                                    pool: pool, redis: redis, memoryPlugin: memoryPlugin)
     }
 
