@@ -30,11 +30,12 @@ struct DelegationRecovery: Sendable {
     }
 
     func run() async {
+        // The 6-hour deadline needs no hurry: it is checked about once a minute.
+        let deadlineEvery = max(60 / Int(max(interval.components.seconds, 1)), 1)
         var sweeps = 0
         while !Task.isCancelled {
             await sweep()
-            // The 6-hour deadline needs no hurry: once a minute or so.
-            if sweeps % max(Int(60 / max(interval.components.seconds, 1)), 1) == 0 {
+            if sweeps % deadlineEvery == 0 {
                 let failed = await ledger.failOverdue()
                 if failed > 0 { logger.notice("failed overdue delegations", metadata: ["count": "\(failed)"]) }
             }
@@ -65,6 +66,8 @@ struct DelegationRecovery: Sendable {
 
     private func recover(_ stranded: DelegationLedger.Pending) async throws {
         if let item = try await queue.item(forDelegation: stranded.id, workspaceID: stranded.target) {
+            // Queued again since the sweep looked (another replica resumed it): not stranded.
+            guard item.status != "queued" && item.status != "dispatched" else { return }
             let outcome: A2ADelivery.Outcome = item.status == "completed"
                 ? .replied(status: 200, body: Array((item.response ?? "{}").utf8))
                 : .failed(APIError(.badGateway, code: "delivery_failed", item.lastError ?? "the queued message was not delivered"))
