@@ -27,6 +27,13 @@ struct HTTPSAgentTests {
         let parts = (try reply.object()["result"] as? [String: Any])?["parts"] as? [[String: Any]]
         #expect(parts?.first?["text"] as? String == "tls echo: over tls (Bearer \(secret))")
 
+        // A megabyte each way: many TLS records in both directions.
+        let large = String(repeating: "z", count: 1 << 20)
+        let echoed = try server.send("POST", "/workspaces/\(lead)/a2a", a2aBody(large), token: memberToken)
+        #expect(echoed.status == 200)
+        let echoedText = ((try echoed.object()["result"] as? [String: Any])?["parts"] as? [[String: Any]])?.first?["text"] as? String
+        #expect(echoedText == "tls echo: \(large) (Bearer \(secret))")
+
         // A certificate no trusted CA signed: refused with a JSON error that says why.
         let refused = try server.send("POST", "/workspaces/\(stranger)/a2a", a2aBody("hi"), token: memberToken)
         #expect(refused.status == 502, "\(refused.text)")
@@ -36,7 +43,7 @@ struct HTTPSAgentTests {
 
         // The trust store still holds the CA for the next call: the refusal changed nothing.
         #expect(try server.send("POST", "/workspaces/\(lead)/a2a", a2aBody("again"), token: memberToken).status == 200)
-        #expect(trusted.requests == 2)
+        #expect(trusted.requests == 3)
     }
 
     @Test func withoutTheCAFileTheSameAgentIsRefused() async throws {
