@@ -44,7 +44,7 @@ let package = Package(
             pkgConfig: "libarchive",
             providers: [.apt(["libarchive-dev"])]
         ),
-        // TLS for the installer's platform calls; libpq already links libssl.
+        // TLS for platform calls and push-mode agents; libpq already links libssl.
         .systemLibrary(
             name: "CLibSSL",
             pkgConfig: "libssl",
@@ -78,6 +78,13 @@ let package = Package(
             dependencies: [
                 .product(name: "Logging", package: "swift-log")
             ],
+            swiftSettings: swiftSettings
+        ),
+        // OpenSSL client connections: a blocking socket (installer) and an I/O-free
+        // session an event loop drives (A2A), both verifying against the trust store.
+        .target(
+            name: "TLSClient",
+            dependencies: ["CLibSSL"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -175,6 +182,7 @@ let package = Package(
                 "BuildInfo",
                 "Timestamps",
                 "SocketHandover",
+                "TLSClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -239,7 +247,7 @@ let package = Package(
         // Bare-host lifecycle: install steps, status, doctor, uninstall, platform calls.
         .target(
             name: "Installer",
-            dependencies: ["CLibSSL", "TenantConfig", "TenantCrypto", "TenantLogging", "BuildInfo", "Upgrades"],
+            dependencies: ["TLSClient", "TenantConfig", "TenantCrypto", "TenantLogging", "BuildInfo", "Upgrades"],
             swiftSettings: swiftSettings
         ),
 

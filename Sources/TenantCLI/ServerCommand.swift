@@ -19,8 +19,11 @@ struct ServerCommand: AsyncParsableCommand {
             without it or an org token), RATE_LIMIT (per caller per minute), LIVENESS_TTL_SECONDS, \
             CORS_ORIGINS (comma-separated), TENANT_PUBLIC_URL (the URL agents use, when behind a proxy), \
             SERVER_DB_POOL. Messaging: SECRETS_ENCRYPTION_KEY (secret routes), SSE_KEEPALIVE_SECONDS, \
-            EVENTS_CHANNEL, A2A_TIMEOUT_SECONDS, A2A_IDLE_TIMEOUT_SECONDS, A2A_MAX_RESPONSE_BYTES, \
-            A2A_QUEUE_DRAIN_INTERVAL_MS (see docs/messaging.md).
+            EVENTS_CHANNEL, EVENTS_RETENTION (stored events older than this are deleted hourly; \
+            default 7d, 0 keeps them), A2A_TIMEOUT_SECONDS, A2A_IDLE_TIMEOUT_SECONDS, A2A_MAX_RESPONSE_BYTES, \
+            A2A_QUEUE_DRAIN_INTERVAL_MS, A2A_CA_FILE (PEM CA certificates trusted for https agents \
+            besides the system store), DELEGATION_LEASE_SECONDS (45: a delegation whose delivering \
+            server went quiet this long is failed, or resumed if it was never sent) (see docs/messaging.md).
 
             Example:
               DATABASE_URL=postgres:///molecule REDIS_URL=redis://127.0.0.1:6379/0 molecule-tenant server
@@ -52,6 +55,10 @@ struct ServerCommand: AsyncParsableCommand {
         let pluginURL = environment["MEMORY_PLUGIN_URL"] ?? "http://127.0.0.1:9100"
         let pluginTimeout = try environment.duration("MEMORY_PLUGIN_TIMEOUT") ?? .seconds(2)
         guard pluginTimeout > .zero else { throw CLIFailure("MEMORY_PLUGIN_TIMEOUT must be greater than zero, e.g. 2s") }
+        let retention = try environment.duration("EVENTS_RETENTION") ?? .seconds(7 * 86400)
+        guard retention == .zero || retention >= .seconds(60) else {
+            throw CLIFailure("EVENTS_RETENTION must be 0 (keep events forever) or at least 1m, e.g. 7d")
+        }
         let origins = (environment["CORS_ORIGINS"] ?? "").split(separator: ",")
             .map { $0.trimmed(of: " \t") }.filter { !$0.isEmpty }
         return TenantServerConfiguration(
@@ -74,11 +81,14 @@ struct ServerCommand: AsyncParsableCommand {
             secretsEncryptionKey: try SecretsKeySetting.optional(environment),
             eventKeepAliveInterval: .seconds(max(try environment.int("SSE_KEEPALIVE_SECONDS") ?? 15, 1)),
             eventsChannel: environment["EVENTS_CHANNEL"] ?? "events:broadcast",
+            eventsRetention: retention == .zero ? nil : retention,
             a2a: A2AConfiguration(
                 timeout: .seconds(max(try environment.int("A2A_TIMEOUT_SECONDS") ?? 300, 1)),
                 idleTimeout: .seconds(max(try environment.int("A2A_IDLE_TIMEOUT_SECONDS") ?? 120, 1)),
                 maxResponseBytes: max(try environment.int("A2A_MAX_RESPONSE_BYTES") ?? 16 << 20, 1024),
-                drainInterval: .milliseconds(max(try environment.int("A2A_QUEUE_DRAIN_INTERVAL_MS") ?? 250, 10)))
+                drainInterval: .milliseconds(max(try environment.int("A2A_QUEUE_DRAIN_INTERVAL_MS") ?? 250, 10)),
+                caFile: environment["A2A_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 },
+                delegationLease: .seconds(max(try environment.int("DELEGATION_LEASE_SECONDS") ?? 45, 3)))
         )
     }
 }

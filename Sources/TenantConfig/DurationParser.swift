@@ -1,6 +1,6 @@
 /// Parses Go-style durations ("500ms", "2s", "1m30s", "1h", "250us"), because the
-/// reference's env vars (e.g. MEMORY_PLUGIN_TIMEOUT=2s) are written that way.
-/// A bare number is taken as seconds.
+/// reference's env vars (e.g. MEMORY_PLUGIN_TIMEOUT=2s) are written that way, plus days
+/// ("7d", which Go lacks) for retention periods. A bare number is taken as seconds.
 public enum DurationParser {
     public static func parse(_ text: String) -> Duration? {
         let input = Array(text.utf8)
@@ -23,6 +23,7 @@ public enum DurationParser {
             case "s": scale = 1e9
             case "m": scale = 60e9
             case "h": scale = 3600e9
+            case "d": scale = 86400e9
             default: return nil
             }
             total += number * scale

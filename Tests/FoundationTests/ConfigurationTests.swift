@@ -77,6 +77,8 @@ struct ConfigurationTests {
         #expect(DurationParser.parse("1m30s") == .seconds(90))
         #expect(DurationParser.parse("1.5s") == .milliseconds(1500))
         #expect(DurationParser.parse("3") == .seconds(3))
+        #expect(DurationParser.parse("7d") == .seconds(7 * 86400))
+        #expect(DurationParser.parse("1d12h") == .seconds(36 * 3600))
         #expect(DurationParser.parse("2 parsecs") == nil)
         #expect(DurationParser.parse("") == nil)
     }

@@ -147,7 +147,8 @@ struct A2ATests {
         let pool = server.database.pool()
         for (url, fragment) in [("http://169.254.169.254/latest/meta-data", "blocked"), ("http://10.1.2.3:8000/", "RFC-1918"),
                                 ("http://[::1]:9/", "loopback"), ("http://metadata.google.internal/", "metadata"),
-                                ("https://example.invalid/", "https")] {
+                                ("https://10.1.2.3:8443/", "RFC-1918"), ("https://[::1]:9/", "loopback"),
+                                ("https://169.254.169.254/", "blocked")] {
             try await pool.query("UPDATE public.workspaces SET url = $2 WHERE id = $1", [team.lead, url])
             let refused = try server.send("POST", "/workspaces/\(team.lead)/a2a", a2aBody("x"), token: team.memberToken)
             #expect(refused.status == 502, "\(url): \(refused.text)")

@@ -141,4 +141,94 @@ struct DelegationTests {
         #expect(row["error"] as? String == "deadline passed without a result")
         withExtendedLifetime(first) {}
     }
+
+    /// The `DELEGATION_FAILED` events stored for one delegation.
+    static func failedEvents(_ pool: PostgresPool, _ id: String) async throws -> Int {
+        try await pool.query("""
+            SELECT count(*) FROM public.structure_events WHERE event_type = 'DELEGATION_FAILED' AND payload->>'delegation_id' = $1
+            """, [id]).rows[0].decode(Int.self, at: 0)
+    }
+
+    @Test func aDelegationCutOffMidDeliveryByAGracefulRestartFailsAtOnce() async throws {
+        let first = try await RunningServer()
+        let team = try A2ATests.team(first)
+        team.agent.hold()
+        defer { team.agent.release() }
+        let accepted = try first.send("POST", "/workspaces/\(team.member)/delegate", #"{"target_id":"\#(team.lead)","task":"long job"}"#, token: team.memberToken)
+        let id = try #require(try accepted.object()["delegation_id"] as? String)
+        _ = try await team.agent.waitForRequests(1)
+        #expect(first.stop().status == 0)
+
+        // The stopping server failed it itself: the restarted one starts with the answer.
+        let second = try await RunningServer(adminToken: first.adminToken, database: first.database)
+        let row = try #require(try second.send("GET", "/workspaces/\(team.member)/delegations", token: team.memberToken).array()
+            .first { $0["delegation_id"] as? String == id })
+        #expect(row["status"] as? String == "failed")
+        #expect((row["error"] as? String)?.hasPrefix("delivery interrupted: the server stopped while the agent was working on it") == true, "\(row)")
+        let pool = first.database.pool()
+        #expect(try await Self.failedEvents(pool, id) == 1)
+        await pool.shutdown()
+        #expect(team.agent.requests.count == 1, "the task was not sent again")
+    }
+
+    @Test func aDelegationWhoseServerWasKilledFailsWhenItsLeaseLapses() async throws {
+        let lease = ["DELEGATION_LEASE_SECONDS": "3"]
+        let first = try await RunningServer(extra: lease)
+        let team = try A2ATests.team(first)
+        team.agent.hold()
+        defer { team.agent.release() }
+        let accepted = try first.send("POST", "/workspaces/\(team.member)/delegate", #"{"target_id":"\#(team.lead)","task":"long job"}"#, token: team.memberToken)
+        let id = try #require(try accepted.object()["delegation_id"] as? String)
+        _ = try await team.agent.waitForRequests(1)
+        first.process.signal(SIGKILL)
+        _ = first.stop()
+        let pool = first.database.pool()
+        let left = try await pool.query("SELECT status, last_heartbeat IS NOT NULL FROM public.delegations WHERE delegation_id = $1", [id]).rows[0]
+        #expect(try left.decode(String.self, at: 0) == "dispatched" && left.decode(Bool.self, at: 1), "a killed server leaves its lease behind")
+
+        let second = try await RunningServer(adminToken: first.adminToken, database: first.database, extra: lease)
+        let row = try await Self.awaitTerminal(second, source: team.member, token: team.memberToken, id: id)
+        #expect(row["status"] as? String == "failed")
+        #expect((row["error"] as? String)?.contains("the server delivering it stopped (no lease renewal for 3 s)") == true, "\(row)")
+        #expect(try await Self.failedEvents(pool, id) == 1)
+        await pool.shutdown()
+        #expect(team.agent.requests.count == 1, "the task was not sent again")
+    }
+
+    @Test func delegationsStrandedByARestartAreResumedOrSettledAtBoot() async throws {
+        let first = try await RunningServer()
+        let team = try A2ATests.team(first)
+        #expect(first.stop().status == 0)
+        // What a server that died at the wrong moment leaves behind: accepted but never sent
+        // (with and without its task stored), and queued with a message whose end it never recorded.
+        let pool = first.database.pool()
+        for id in ["never-sent", "no-task", "queue-ended"] {
+            try await pool.query("""
+                INSERT INTO public.delegations (delegation_id, caller_id, callee_id, task_preview, status, created_at, updated_at)
+                VALUES ($1, $2, $3, 'preview', 'queued', now() - interval '1 minute', now() - interval '1 minute')
+                """, [id, team.member, team.lead])
+        }
+        try await pool.query("""
+            INSERT INTO public.activity_logs (workspace_id, activity_type, method, source_id, target_id, request_body, status)
+            VALUES ($1, 'delegation', 'delegate', $1, $2, '{"task":"pick me up","delegation_id":"never-sent"}'::jsonb, 'pending')
+            """, [team.member, team.lead])
+        try await pool.query("""
+            INSERT INTO public.a2a_queue (workspace_id, caller_id, body, method, idempotency_key, status, last_error, attempts)
+            VALUES ($1, $2, '{}'::jsonb, 'message/send', 'queue-ended', 'failed', 'delivery outcome unknown: the server stopped during delivery', 1)
+            """, [team.lead, team.member])
+
+        let second = try await RunningServer(adminToken: first.adminToken, database: first.database)
+        let resumed = try await Self.awaitTerminal(second, source: team.member, token: team.memberToken, id: "never-sent")
+        #expect(resumed["status"] as? String == "completed", "\(resumed)")
+        #expect(resumed["response_preview"] as? String == "echo: pick me up")
+        let lost = try await Self.awaitTerminal(second, source: team.member, token: team.memberToken, id: "no-task")
+        #expect(lost["status"] as? String == "failed")
+        #expect(lost["error"] as? String == "could not be sent: the server stopped before it stored the task")
+        let settled = try await Self.awaitTerminal(second, source: team.member, token: team.memberToken, id: "queue-ended")
+        #expect(settled["status"] as? String == "failed")
+        #expect(settled["error"] as? String == "delivery outcome unknown: the server stopped during delivery")
+        #expect(team.agent.requests.map(\.text) == ["pick me up"], "only the never-sent task went out, once")
+        for id in ["no-task", "queue-ended"] { #expect(try await Self.failedEvents(pool, id) == 1) }
+        await pool.shutdown()
+    }
 }

@@ -126,4 +126,44 @@ struct EventsTests {
         let outcome = server.stop()
         #expect(outcome.stderr.contains("dropping a slow event subscriber"))
     }
+
+    @Test func eventsPastTheRetentionArePrunedInBatchesAtBoot() async throws {
+        // EVENTS_RETENTION=0: this server keeps every event; it only creates the schema here.
+        let keeping = try await RunningServer(extra: ["EVENTS_RETENTION": "0"])
+        let pool = keeping.database.pool()
+        let workspace = UUID().uuidString.lowercased()
+        // More old events than one batch (5000), so the janitor has to loop.
+        try await pool.query("""
+            INSERT INTO public.structure_events (event_type, workspace_id, payload, created_at)
+            SELECT 'AGENT_MESSAGE', $1, '{}'::jsonb, now() - interval '8 days' - make_interval(secs => g) FROM generate_series(1, 12000) g
+            """, [workspace])
+        try await pool.query("""
+            INSERT INTO public.structure_events (event_type, workspace_id, payload, created_at)
+            SELECT 'AGENT_MESSAGE', $1, '{}'::jsonb, now() - make_interval(days => g) FROM generate_series(0, 6) g
+            """, [workspace])
+        #expect(keeping.stop().status == 0)
+        func count(_ condition: String) async throws -> Int {
+            try await pool.query("SELECT count(*) FROM public.structure_events WHERE workspace_id = $1 AND \(condition)", [workspace])
+                .rows[0].decode(Int.self, at: 0)
+        }
+        #expect(try await count("created_at < now() - interval '7 days'") == 12000, "EVENTS_RETENTION=0 deleted nothing")
+
+        let pruning = try await RunningServer(adminToken: keeping.adminToken, database: keeping.database, extra: ["EVENTS_RETENTION": "7d"])
+        var old = -1
+        for _ in 0..<600 {
+            old = try await count("created_at < now() - interval '7 days'")
+            if old == 0 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(old == 0, "the boot pass deleted every event older than 7 days")
+        #expect(try await count("created_at >= now() - interval '7 days'") == 7, "newer events are kept")
+        #expect(pruning.stop().stderr.contains("pruned old events"))
+        await pool.shutdown()
+
+        let refused = try MoleculeTenantBinary.run(["server", "--config", "/dev/null"], environment: [
+            "DATABASE_URL": "postgres://127.0.0.1:1/none", "EVENTS_RETENTION": "30s",
+        ])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("EVENTS_RETENTION must be 0 (keep events forever) or at least 1m"), "\(refused.stderr)")
+    }
 }

@@ -64,7 +64,7 @@ public struct HTTPCall: Sendable {
         let fd = try connect(target)
         let connection: any HTTPConnection
         if target.secure {
-            do { connection = try TLSConnection(fd: fd, host: target.host) } catch { close(fd); throw error }
+            connection = try TLSConnection(fd: fd, host: target.host)
         } else {
             connection = PlainConnection(fd: fd)
         }

@@ -1,6 +1,7 @@
 import MemoryPluginClient
 import Postgres
 import RedisClient
+import TLSClient
 
 /// What the route collections share: the stores, the authenticator, liveness and
 /// the bits of configuration routes need. Built once at boot.
@@ -18,4 +19,8 @@ struct ServerDependencies: Sendable {
     let memoryPlugin: MemoryPluginClient
     let events: EventBus
     let a2a: A2AConfiguration
+    /// The trust store https agents are verified against (system store plus `A2A_CA_FILE`).
+    let agentTLS: TLSClientContext
+    /// Delegations this process is delivering right now (failed at a graceful stop).
+    let inFlightDelegations: InFlightDelegations
 }

@@ -7,6 +7,7 @@ import Postgres
 import RedisClient
 import ServiceLifecycle
 import SocketHandover
+import TLSClient
 import UnixSignals
 
 /// Boots the tenant API: waits for the database with backoff, applies server
@@ -34,6 +35,12 @@ public enum TenantServerApp {
             redisConfiguration = try RedisConfiguration(url: configuration.redisURL, password: configuration.redisPassword)
         } catch {
             throw TenantServerBootError.invalidRedisURL("\(error)")
+        }
+        let agentTLS: TLSClientContext
+        do {
+            agentTLS = try TLSClientContext(extraCAFile: configuration.a2a.caFile)
+        } catch {
+            throw TenantServerBootError.agentTLSUnavailable(error.message)
         }
         let pool = PostgresPool(.init(conninfo: configuration.databaseURL, maxConnections: configuration.databasePoolSize,
                                       acquireTimeout: .seconds(2), statementTimeout: .seconds(10)), logger: logger)
@@ -63,7 +70,8 @@ public enum TenantServerApp {
             publicURL: configuration.publicURL, memoryPlugin: memoryPlugin,
             events: EventBus(pool: pool, redis: redis, subscriber: redis.makeSubscriber(), logger: logger,
                              channel: configuration.eventsChannel, keepAliveInterval: configuration.eventKeepAliveInterval),
-            a2a: configuration.a2a)
+            a2a: configuration.a2a, agentTLS: agentTLS,
+            inFlightDelegations: InFlightDelegations())
         if configuration.adminToken == nil {
             logger.notice("ADMIN_TOKEN is not set: admin routes accept only org tokens")
         }
@@ -79,7 +87,7 @@ public enum TenantServerApp {
         let watcher = LivenessWatcher(
             tracker: liveness, subscriber: redis.makeSubscriber(), database: redisConfiguration.database,
             sweepInterval: configuration.livenessSweepInterval, logger: logger)
-        return TenantServerService(app: app, watcher: watcher, messaging: MessagingBackground(dependencies, logger: logger),
+        return TenantServerService(app: app, watcher: watcher, messaging: MessagingBackground(dependencies, eventsRetention: configuration.eventsRetention, logger: logger),
                                    pool: pool, redis: redis, memoryPlugin: memoryPlugin)
     }
 

@@ -9,6 +9,10 @@ public struct TenantServerBootError: Error, CustomStringConvertible, Sendable {
             """)
     }
 
+    static func agentTLSUnavailable(_ reason: String) -> TenantServerBootError {
+        TenantServerBootError(description: "TLS for https agents cannot be set up: \(reason) (check A2A_CA_FILE)")
+    }
+
     static func invalidRedisURL(_ reason: String) -> TenantServerBootError {
         TenantServerBootError(description: "REDIS_URL is not valid: \(reason)")
     }

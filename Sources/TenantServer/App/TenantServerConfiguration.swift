@@ -44,6 +44,9 @@ public struct TenantServerConfiguration: Sendable {
     public var eventKeepAliveInterval: Duration
     /// `EVENTS_CHANNEL` (default `events:broadcast`): the Redis pub/sub channel events cross replicas on.
     public var eventsChannel: String
+    /// `EVENTS_RETENTION` (default 7 days): stored events older than this are deleted;
+    /// nil (`EVENTS_RETENTION=0`) keeps them forever.
+    public var eventsRetention: Duration?
     /// A2A delivery limits (`A2A_*`).
     public var a2a: A2AConfiguration
 
@@ -69,6 +72,7 @@ public struct TenantServerConfiguration: Sendable {
         secretsEncryptionKey: SecretsEncryptionKey? = nil,
         eventKeepAliveInterval: Duration = .seconds(15),
         eventsChannel: String = "events:broadcast",
+        eventsRetention: Duration? = .seconds(7 * 86400),
         a2a: A2AConfiguration = A2AConfiguration()
     ) {
         self.host = host
@@ -92,6 +96,7 @@ public struct TenantServerConfiguration: Sendable {
         self.secretsEncryptionKey = secretsEncryptionKey
         self.eventKeepAliveInterval = eventKeepAliveInterval
         self.eventsChannel = eventsChannel
+        self.eventsRetention = eventsRetention
         self.a2a = a2a
     }
 }

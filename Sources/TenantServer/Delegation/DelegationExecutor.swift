@@ -6,11 +6,17 @@ import MemoryContract
 /// `metadata.delegation_id` = the delegation id) the way `/a2a` would, and records the
 /// result in the ledger. A busy target queues it; the queue drainer settles it later.
 /// A poll-mode target gets it in its inbox and reports back through A2A or `/update`.
+///
+/// While it waits for a push-mode agent's answer it holds a lease on the delegation
+/// (`last_heartbeat`, renewed every third of `lease`), so if this server dies the others
+/// know the answer will never come (`DelegationRecovery`).
 struct DelegationExecutor: Sendable {
     let ledger: DelegationLedger
     let delivery: A2ADelivery
     let queue: A2AQueue
     let workspaces: WorkspaceStore
+    let inFlight: InFlightDelegations
+    let lease: Duration
 
     static func a2aBody(delegationID: String, task: String) throws -> JSONValue {
         .object([
@@ -23,7 +29,9 @@ struct DelegationExecutor: Sendable {
         ])
     }
 
-    func run(delegationID: String, source: String, target: String, task: String) async {
+    /// - Parameter resumed: the delegation was cut off before it was sent (found by the
+    ///   recovery sweep); a poll-mode inbox row it may already have is not written twice.
+    func run(delegationID: String, source: String, target: String, task: String, resumed: Bool = false) async {
         do {
             let body = try Self.a2aBody(delegationID: delegationID, task: task)
             let bytes = try JSONResponse.encoder.encodeBytes(body)
@@ -32,6 +40,10 @@ struct DelegationExecutor: Sendable {
                 return
             }
             if view.deliveryMode == DeliveryMode.poll {
+                if resumed, try await ledger.inboxHolds(delegationID, target: target) {
+                    await status(delegationID, source: source, target: target, "dispatched")
+                    return
+                }
                 _ = try await ledger.activity.insert(.init(
                     workspaceID: target, type: "a2a_receive", sourceID: source, targetID: target, method: "message/send",
                     summary: "message/send → \(view.name) (queued for poll)", requestBody: A2ADelivery.json(bytes), status: "ok"))
@@ -40,12 +52,22 @@ struct DelegationExecutor: Sendable {
             }
             guard let slot = try await delivery.reserve(target) else {
                 guard let json = A2ADelivery.json(bytes) else { return }
-                _ = try await queue.enqueue(workspaceID: target, callerID: source, method: "message/send", body: json)
+                _ = try await queue.enqueue(delegationID: delegationID, workspaceID: target, callerID: source, body: json)
                 await status(delegationID, source: source, target: target, "queued")
                 return
             }
-            await status(delegationID, source: source, target: target, "dispatched")
+            await status(delegationID, source: source, target: target, "dispatched", leased: true)
+            inFlight.begin(delegationID, source: source, target: target)
+            let ledger = self.ledger, renewEvery = lease / 3
+            let renewal = Task {
+                while !Task.isCancelled {
+                    do { try await Task.sleep(for: renewEvery) } catch { return }
+                    await ledger.renewLease(delegationID)
+                }
+            }
             let outcome = await delivery.deliver(to: slot, from: source, method: "message/send", body: bytes)
+            renewal.cancel()
+            inFlight.end(delegationID)
             await settle(delegationID, source: source, target: target, outcome: outcome)
         } catch {
             await ledger.finish(delegationID, source: source, target: target, completed: false, text: nil, error: "could not dispatch the delegation")
@@ -67,8 +89,8 @@ struct DelegationExecutor: Sendable {
         }
     }
 
-    private func status(_ delegationID: String, source: String, target: String, _ status: String) async {
-        await ledger.setStatus(delegationID, status)
+    private func status(_ delegationID: String, source: String, target: String, _ status: String, leased: Bool = false) async {
+        await ledger.setStatus(delegationID, status, leased: leased)
         await ledger.events.emit(EventName.delegationStatus, workspaceID: source, payload: .object([
             "delegation_id": .string(delegationID), "target_id": .string(target), "status": .string(status),
         ]))

@@ -32,10 +32,15 @@ struct DelegationLedger: Sendable {
         return (try row.decode(String.self, at: 0), try row.decode(String.self, at: 1))
     }
 
-    func setStatus(_ id: String, _ status: String) async {
+    /// A new status for an unfinished delegation. `leased` starts the lease of a delivery
+    /// this server is making (`last_heartbeat`, renewed by `renewLease`).
+    func setStatus(_ id: String, _ status: String, leased: Bool = false) async {
         do {
-            try await pool.query("UPDATE public.delegations SET status = $2, updated_at = now() WHERE delegation_id = $1 AND status NOT IN ('completed', 'failed')",
-                                 [id, status])
+            try await pool.query("""
+                UPDATE public.delegations SET status = $2, updated_at = now(),
+                    last_heartbeat = CASE WHEN $3 THEN now() ELSE last_heartbeat END
+                WHERE delegation_id = $1 AND status NOT IN ('completed', 'failed')
+                """, [id, status, leased])
         } catch {
             logger.warning("could not update a delegation", metadata: ["delegation_id": "\(id)", "error": "\(error)"])
         }
@@ -70,6 +75,85 @@ struct DelegationLedger: Sendable {
         }
         await events.emit(completed ? EventName.delegationComplete : EventName.delegationFailed, workspaceID: source, payload: .object(payload))
         return true
+    }
+
+    /// Shows the delivering server is still alive and waiting for the agent.
+    func renewLease(_ id: String) async {
+        do {
+            try await pool.query(
+                "UPDATE public.delegations SET last_heartbeat = now() WHERE delegation_id = $1 AND status = 'dispatched'", [id])
+        } catch {
+            logger.warning("could not renew a delegation lease", metadata: ["delegation_id": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    struct Pending: Sendable {
+        let id: String
+        let source: String
+        let target: String
+    }
+
+    /// Deliveries whose server stopped renewing their lease: it died mid-delivery.
+    /// Only the server's own push deliveries hold a lease (`last_heartbeat` set); agents'
+    /// recorded delegations and poll-mode ones have none and wait for their report.
+    func lapsedLeases(olderThan lease: Duration) async throws -> [Pending] {
+        let result = try await pool.query("""
+            SELECT delegation_id, caller_id::text, callee_id::text FROM public.delegations
+            WHERE status = 'dispatched' AND last_heartbeat < now() - make_interval(secs => $1) LIMIT 100
+            """, [Double(lease.components.seconds)])
+        return try result.rows.map { Pending(id: try $0.decode(String.self, at: 0), source: try $0.decode(String.self, at: 1),
+                                             target: try $0.decode(String.self, at: 2)) }
+    }
+
+    /// Delegations still `queued` after `age` without a message waiting or in delivery in
+    /// the A2A queue: either never sent (the server stopped right after accepting them) or
+    /// their queued message reached an end the ledger never heard of.
+    func stranded(olderThan age: Duration) async throws -> [Pending] {
+        let result = try await pool.query("""
+            SELECT d.delegation_id, d.caller_id::text, d.callee_id::text FROM public.delegations d
+            WHERE d.status = 'queued' AND d.updated_at < now() - make_interval(secs => $1)
+              AND NOT EXISTS (
+                SELECT 1 FROM public.a2a_queue q
+                WHERE q.workspace_id = d.callee_id AND q.status IN ('queued', 'dispatched')
+                  AND (q.idempotency_key = d.delegation_id
+                       OR q.body->'params'->'message'->'metadata'->>'delegation_id' = d.delegation_id))
+            ORDER BY d.updated_at LIMIT 100
+            """, [Double(age.components.seconds)])
+        return try result.rows.map { Pending(id: try $0.decode(String.self, at: 0), source: try $0.decode(String.self, at: 1),
+                                             target: try $0.decode(String.self, at: 2)) }
+    }
+
+    /// Takes a stranded delegation for resuming, once across replicas: returns how many
+    /// times it has been resumed, or nil when another replica (or its own executor) moved it.
+    func claimForResume(_ id: String, olderThan age: Duration) async throws -> Int? {
+        let result = try await pool.query("""
+            UPDATE public.delegations SET retry_count = retry_count + 1, updated_at = now()
+            WHERE delegation_id = $1 AND status = 'queued' AND updated_at < now() - make_interval(secs => $2)
+            RETURNING retry_count
+            """, [id, Double(age.components.seconds)])
+        return try result.first?.decode(Int.self, at: 0)
+    }
+
+    /// The whole task text, from the `delegate` activity row written when it was accepted
+    /// (the ledger keeps only a preview).
+    func task(of id: String, source: String) async throws -> String? {
+        let result = try await pool.query("""
+            SELECT request_body->>'task' FROM public.activity_logs
+            WHERE workspace_id = $1 AND activity_type = 'delegation' AND method = 'delegate'
+              AND request_body->>'delegation_id' = $2
+            LIMIT 1
+            """, [source, id])
+        return try result.first?.decode(String?.self, at: 0)
+    }
+
+    /// Whether a poll-mode target's inbox already holds the delegation's message.
+    func inboxHolds(_ id: String, target: String) async throws -> Bool {
+        let result = try await pool.query("""
+            SELECT 1 FROM public.activity_logs
+            WHERE workspace_id = $1 AND activity_type = 'a2a_receive'
+              AND request_body->'params'->'message'->>'messageId' = $2 LIMIT 1
+            """, [target, id])
+        return !result.isEmpty
     }
 
     /// Fails every unfinished delegation past its deadline (6 hours by default), e.g. one

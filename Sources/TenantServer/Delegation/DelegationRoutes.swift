@@ -16,9 +16,8 @@ struct DelegationRoutes: Sendable {
 
     init(dependencies: ServerDependencies, logger: Logger) {
         self.dependencies = dependencies
-        ledger = DelegationLedger(pool: dependencies.pool, activity: dependencies.activity, events: dependencies.events, logger: logger)
-        executor = DelegationExecutor(ledger: ledger, delivery: dependencies.a2aDelivery(logger: logger), queue: dependencies.a2aQueue,
-                                      workspaces: dependencies.workspaces)
+        executor = dependencies.delegationExecutor(logger: logger)
+        ledger = executor.ledger
     }
 
     func register(on router: Router<TenantRequestContext>) {

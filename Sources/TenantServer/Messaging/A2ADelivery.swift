@@ -119,6 +119,7 @@ struct A2ADelivery: Sendable {
         case .timedOut: APIError(.gatewayTimeout, code: "agent_timeout", "workspace agent did not answer in time")
         case .tooLarge(let limit): APIError(.badGateway, code: "too_large", "agent response is larger than \(limit) bytes")
         case .closedEarly: APIError(.badGateway, code: "agent_unreachable", "workspace agent closed the connection before answering")
+        case .tls(let reason): APIError(.badGateway, code: "agent_tls_failed", "TLS with the workspace agent failed: \(reason)")
         }
     }
 }

@@ -33,6 +33,32 @@ struct A2AQueue: Sendable {
         return (try result.rows[0].decode(String.self, at: 0), try result.rows[0].decode(Int.self, at: 1))
     }
 
+    /// Queues a delegation's message at most once: the delegation id is its idempotency
+    /// key, so a delegation resumed after a restart is not queued a second time while its
+    /// first message still waits or is being delivered. False when it was already there.
+    func enqueue(delegationID: String, workspaceID: String, callerID: String, body: PostgresJSON) async throws -> Bool {
+        let result = try await pool.query("""
+            INSERT INTO public.a2a_queue (workspace_id, caller_id, priority, body, method, idempotency_key)
+            VALUES ($1, $2, $3, $4::jsonb, 'message/send', $5)
+            ON CONFLICT (workspace_id, idempotency_key) WHERE idempotency_key IS NOT NULL AND status IN ('queued', 'dispatched')
+            DO NOTHING RETURNING id
+            """, [workspaceID, callerID, Self.taskPriority, body, delegationID])
+        return !result.isEmpty
+    }
+
+    /// The newest queue item that carried a delegation (by idempotency key, or by the
+    /// `metadata.delegation_id` of items queued before keys were set), with its status.
+    func item(forDelegation delegationID: String, workspaceID: String) async throws -> (status: String, lastError: String?, response: String?)? {
+        let result = try await pool.query("""
+            SELECT status, last_error, response_body::text FROM public.a2a_queue
+            WHERE workspace_id = $1
+              AND (idempotency_key = $2 OR body->'params'->'message'->'metadata'->>'delegation_id' = $2)
+            ORDER BY enqueued_at DESC LIMIT 1
+            """, [workspaceID, delegationID])
+        guard let row = result.first else { return nil }
+        return (try row.decode(String.self, at: 0), try row.decode(String?.self, at: 1), try row.decode(String?.self, at: 2))
+    }
+
     /// Workspaces with something queued that may be due.
     func waitingWorkspaces(limit: Int = 100) async throws -> [String] {
         let result = try await pool.query("""

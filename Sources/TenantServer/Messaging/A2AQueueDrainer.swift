@@ -44,7 +44,8 @@ struct A2AQueueDrainer: Sendable {
                 retry = status >= 500 && item.attempts < A2AQueue.maxAttempts
                 try await queue.failed(item.id, attempts: item.attempts, error: "agent answered HTTP \(status)", retry: retry)
             case .failed(let error):
-                retry = error.code != "blocked_address" && item.attempts < A2AQueue.maxAttempts
+                // A refused address or certificate will not change by trying again.
+                retry = error.code != "blocked_address" && error.code != "agent_tls_failed" && item.attempts < A2AQueue.maxAttempts
                 try await queue.failed(item.id, attempts: item.attempts, error: error.message, retry: retry)
             }
         } catch {

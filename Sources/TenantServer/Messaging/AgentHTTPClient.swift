@@ -1,13 +1,17 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import TLSClient
 
 /// One HTTP/1.1 POST to an agent over SwiftNIO (no async-http-client: it would add
 /// its own dependency tree for the one call we make). The address is resolved and
 /// checked by the SSRF guard once, then dialled by IP, so a DNS answer cannot change
-/// between the check and the connection. Plain http only: this build has no TLS.
+/// between the check and the connection. `https` URLs get TLS through OpenSSL
+/// (`AgentTLSHandler`), verified against `tls`'s trust store and the URL's host name.
 struct AgentHTTPClient: Sendable {
     let guardrail: AgentURLGuard
+    /// Trust store and settings for https agents.
+    let tls: TLSClientContext
     /// The whole exchange must finish within this.
     let timeout: Duration
     /// No byte from the agent for this long ends the exchange.
@@ -26,6 +30,7 @@ struct AgentHTTPClient: Sendable {
         case timedOut
         case tooLarge(Int)
         case closedEarly
+        case tls(String)
     }
 
     func post(_ url: String, body: [UInt8], headers: [(String, String)]) async throws(Failure) -> Reply {
@@ -50,6 +55,7 @@ struct AgentHTTPClient: Sendable {
         let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
         let idle = TimeAmount.nanoseconds(Int64(idleTimeout.components.seconds) * 1_000_000_000 + idleTimeout.components.attoseconds / 1_000_000_000)
         let maxBytes = maxResponseBytes
+        let tlsContext = target.secure ? tls : nil
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: loop)
@@ -57,6 +63,10 @@ struct AgentHTTPClient: Sendable {
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let tlsContext {
+                            let session = try TLSSession(host: target.host, context: tlsContext)
+                            try channel.pipeline.syncOperations.addHandler(AgentTLSHandler(session: session))
+                        }
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
                         try channel.pipeline.syncOperations.addHandler(
                             AgentResponseHandler(promise: promise, deadline: deadline, idle: idle, maxBytes: maxBytes))
@@ -102,9 +112,10 @@ struct AgentHTTPClient: Sendable {
     }
 }
 
-/// The parts of an http URL the client needs.
+/// The parts of an http(s) URL the client needs.
 struct AgentURL: Sendable {
     let raw: String
+    let secure: Bool
     let host: String
     let port: Int
     let path: String
@@ -113,12 +124,17 @@ struct AgentURL: Sendable {
 
     init(_ raw: String) throws {
         self.raw = raw
-        guard raw.lowercased().hasPrefix("http://") else {
-            throw Invalid(description: raw.lowercased().hasPrefix("https://")
-                ? "https agent URLs are not supported by this build (no TLS); register an http URL or front the agent with a proxy"
-                : "agent url must be http")
+        let lowered = raw.lowercased()
+        let rest: Substring
+        if lowered.hasPrefix("https://") {
+            secure = true
+            rest = raw.dropFirst(8)
+        } else if lowered.hasPrefix("http://") {
+            secure = false
+            rest = raw.dropFirst(7)
+        } else {
+            throw Invalid(description: "agent url must be http or https")
         }
-        let rest = raw.dropFirst(7)
         let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
         let pathPart = rest.dropFirst(authority.count)
         path = pathPart.isEmpty ? "/" : String(pathPart.prefix { $0 != "#" })
@@ -133,13 +149,13 @@ struct AgentURL: Sendable {
             guard let value = Int(afterHost.dropFirst()), (1...65535).contains(value) else { throw Invalid(description: "agent url has a bad port") }
             port = value
         } else {
-            port = 80
+            port = secure ? 443 : 80
         }
     }
 
     var hostHeader: String {
         let name = host.contains(":") ? "[\(host)]" : host
-        return port == 80 ? name : "\(name):\(port)"
+        return port == (secure ? 443 : 80) ? name : "\(name):\(port)"
     }
 }
 
@@ -208,7 +224,11 @@ final class AgentResponseHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        finish(.failure(AgentHTTPClient.Failure.unreachable("\(error)")), context)
+        if let failure = error as? TLSFailure {
+            finish(.failure(AgentHTTPClient.Failure.tls(failure.message)), context)
+        } else {
+            finish(.failure(AgentHTTPClient.Failure.unreachable("\(error)")), context)
+        }
     }
 
     private func finish(_ result: Result<AgentHTTPClient.Reply, any Error>, _ context: ChannelHandlerContext) {

@@ -2,21 +2,24 @@ import Logging
 import RedisClient
 
 /// The messaging work that runs beside the HTTP server: the event channel receiver with
-/// its keep-alive ticker, and the A2A queue drainer. Started and stopped by
-/// `TenantServerService`.
+/// its keep-alive ticker, the A2A queue drainer, the delegation sweep and the pruning of
+/// old events. Started and stopped by `TenantServerService`.
 struct MessagingBackground: Sendable {
     let events: EventBus
     let drainer: A2AQueueDrainer
-    let ledger: DelegationLedger
+    let recovery: DelegationRecovery
+    let retention: EventRetention?
 
-    init(_ dependencies: ServerDependencies, logger: Logger) {
+    init(_ dependencies: ServerDependencies, eventsRetention: Duration?, logger: Logger) {
         events = dependencies.events
+        retention = eventsRetention.map {
+            EventRetention(pool: dependencies.pool, retention: $0, interval: .seconds(3600), logger: logger)
+        }
         let configuration = dependencies.a2a
         let delivery = dependencies.a2aDelivery(logger: logger)
-        ledger = DelegationLedger(pool: dependencies.pool, activity: dependencies.activity, events: dependencies.events, logger: logger)
-        let delegations = DelegationExecutor(
-            ledger: ledger,
-            delivery: delivery, queue: dependencies.a2aQueue, workspaces: dependencies.workspaces)
+        let delegations = dependencies.delegationExecutor(logger: logger)
+        recovery = DelegationRecovery(ledger: delegations.ledger, executor: delegations, queue: dependencies.a2aQueue,
+                                      inFlight: dependencies.inFlightDelegations, lease: configuration.delegationLease, logger: logger)
         drainer = A2AQueueDrainer(
             queue: dependencies.a2aQueue, delivery: delivery, interval: configuration.drainInterval,
             abandonAfterSeconds: Int(configuration.timeout.components.seconds) + 60, logger: logger,
@@ -31,21 +34,16 @@ struct MessagingBackground: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await events.run() }
             group.addTask { await drainer.run() }
-            group.addTask { await sweepDelegations() }
+            group.addTask { await recovery.run() }
+            if let retention { group.addTask { await retention.run() } }
             await group.waitForAll()
         }
     }
 
-    private func sweepDelegations() async {
-        while !Task.isCancelled {
-            let failed = await ledger.failOverdue()
-            if failed > 0 { ledger.logger.notice("failed overdue delegations", metadata: ["count": "\(failed)"]) }
-            do { try await Task.sleep(for: .seconds(60)) } catch { return }
-        }
-    }
-
-    /// Ends the streams (so in-flight SSE responses complete) and closes the channel.
+    /// Fails the delegations this process was still delivering, ends the streams (so
+    /// in-flight SSE responses complete) and closes the channel.
     func stop() async {
+        await recovery.failInFlight()
         events.finishAll()
         await events.subscriber.shutdown()
     }
@@ -54,9 +52,16 @@ struct MessagingBackground: Sendable {
 extension ServerDependencies {
     var a2aQueue: A2AQueue { A2AQueue(pool: pool) }
 
+    func delegationExecutor(logger: Logger) -> DelegationExecutor {
+        DelegationExecutor(
+            ledger: DelegationLedger(pool: pool, activity: activity, events: events, logger: logger),
+            delivery: a2aDelivery(logger: logger), queue: a2aQueue, workspaces: workspaces,
+            inFlight: inFlightDelegations, lease: a2a.delegationLease)
+    }
+
     func a2aDelivery(logger: Logger) -> A2ADelivery {
         A2ADelivery(pool: pool, activity: activity, events: events,
-                    client: AgentHTTPClient(guardrail: urlGuard, timeout: a2a.timeout, idleTimeout: a2a.idleTimeout,
+                    client: AgentHTTPClient(guardrail: urlGuard, tls: agentTLS, timeout: a2a.timeout, idleTimeout: a2a.idleTimeout,
                                             maxResponseBytes: a2a.maxResponseBytes),
                     logger: logger)
     }
