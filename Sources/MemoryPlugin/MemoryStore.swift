@@ -18,6 +18,7 @@ public struct MemoryStore: Sendable {
     /// Refreshes planner statistics after bulk writes (the batch route).
     let statistics: StatisticsRefresh
     let knownNamespaces = KnownNamespaces()
+    let coalescer: CommitCoalescer
 
     public init(pool: PostgresPool, embeddingDimensions: Int? = nil, statistics: StatisticsRefresh? = nil) {
         self.pool = pool
@@ -25,6 +26,7 @@ public struct MemoryStore: Sendable {
         self.statistics = statistics ?? StatisticsRefresh(pool: pool)
         self.commitSQL = Self.commitSQL(embedding: embeddingDimensions != nil)
         self.fastCommitSQL = Self.fastCommitSQL(embedding: embeddingDimensions != nil)
+        self.coalescer = CommitCoalescer(pool: pool)
     }
 
     static let memoryColumns = "id, namespace, content, kind, source, expires_at, propagation, pin, created_at, key, version"
@@ -95,9 +97,13 @@ public struct MemoryStore: Sendable {
     /// an existing namespace's TTL and metadata are never touched by a commit.
     public func commit(_ namespace: String, _ write: MemoryWrite) async throws(ContractError) -> MemoryWriteResponse {
         try await mapped {
-            try await pool.withConnection { session in
-                try await commit(namespace, write, session)
+            guard write.kind != .kv else {
+                return try await pool.withConnection { session in try await commit(namespace, write, session) }
             }
+            // Concurrent commits share round trips through the coalescer.
+            return try await commitFact(namespace, write, run: { try await coalescer.run($0).get() }, explain: { id in
+                try await pool.withConnection { session in try await explainEmptyCommit(namespace, id: id, session) }
+            })
         }
     }
 
@@ -109,23 +115,34 @@ public struct MemoryStore: Sendable {
         if write.kind == .kv {
             return try await commitKeyValue(namespace, NamespaceKind.inferred(from: namespace).rawValue, write, try Self.json(write.propagation), session)
         }
+        return try await commitFact(namespace, write, run: { try await session.query(prepared: $0.sql, $0.parameters) }, explain: { id in
+            try await explainEmptyCommit(namespace, id: id, session)
+        })
+    }
+
+    /// A non-kv commit, whichever way its statements reach the database (`run`); `explain`
+    /// turns "no row came back" into the id or the refusal.
+    private func commitFact(
+        _ namespace: String, _ write: MemoryWrite,
+        run: (PostgresConnection.Statement) async throws -> PostgresResult, explain: (String?) async throws -> String
+    ) async throws -> MemoryWriteResponse {
         if write.id == nil, knownNamespaces.contains(namespace) {
             do {
-                let result = try await session.query(prepared: fastCommitSQL, try fastCommitParameters(namespace, write))
+                let result = try await run(.init(fastCommitSQL, try fastCommitParameters(namespace, write), prepared: true))
                 if let row = result.first { return MemoryWriteResponse(id: try row.decode(String.self, "id"), namespace: namespace) }
                 // No row: the namespace has expired.
-                return MemoryWriteResponse(id: try await explainEmptyCommit(namespace, id: nil, session), namespace: namespace)
+                return MemoryWriteResponse(id: try await explain(nil), namespace: namespace)
             } catch let error as PostgresError where error.sqlState == .foreignKeyViolation {
                 // Deleted since we saw it: the full statement below creates it again.
                 knownNamespaces.remove(namespace)
             }
         }
-        let result = try await session.query(prepared: commitSQL, try commitParameters(namespace, write))
+        let result = try await run(.init(commitSQL, try commitParameters(namespace, write), prepared: true))
         if let row = result.first {
             knownNamespaces.insert(namespace)
             return MemoryWriteResponse(id: try row.decode(String.self, "id"), namespace: namespace)
         }
-        return MemoryWriteResponse(id: try await explainEmptyCommit(namespace, id: write.id, session), namespace: namespace)
+        return MemoryWriteResponse(id: try await explain(write.id), namespace: namespace)
     }
 
     /// A commit without a supplied id into a namespace known to exist: a plain insert (no

@@ -192,6 +192,41 @@ struct MemoryStoreTests {
         }
     }
 
+    /// Concurrent commits leave in shared batches; each must still get its own outcome.
+    @Test func parallelCommitsWithMixedOutcomesEachGetTheirOwn() async throws {
+        try await withStore { store, pool in
+            let taken = UUID().uuidString.lowercased()
+            _ = try await store.commit("workspace:owner", fact("owned elsewhere", id: taken))
+            _ = try await store.commit("workspace:closed", fact("before it expired"))
+            _ = try await store.commit("workspace:open", fact("warm up"))
+            try await pool.query("UPDATE memory_plugin.memory_namespaces SET expires_at = now() - interval '1 second' WHERE name = 'workspace:closed'")
+            let outcomes = await withTaskGroup(of: (Int, Int).self) { group in
+                for index in 0..<90 {
+                    group.addTask {
+                        do {
+                            switch index % 3 {
+                            case 0: _ = try await store.commit("workspace:open", fact("fine \(index)"))
+                            case 1: _ = try await store.commit("workspace:other", fact("taken \(index)", id: taken))
+                            default: _ = try await store.commit("workspace:closed", fact("late \(index)"))
+                            }
+                            return (index, 201)
+                        } catch let error as ContractError {
+                            return (index, error.status)
+                        } catch {
+                            return (index, 500)
+                        }
+                    }
+                }
+                return await group.reduce(into: [Int: Int]()) { $0[$1.0] = $1.1 }
+            }
+            for index in 0..<90 {
+                #expect(outcomes[index] == [201, 409, 404][index % 3], "commit \(index)")
+            }
+            let open = try await pool.query("SELECT count(*) FROM memory_plugin.memory_records WHERE namespace = 'workspace:open'")
+            #expect(try open[0].decode(Int.self, at: 0) == 31)
+        }
+    }
+
     @Test func aHundredParallelWritesGiveAHundredReadableMemories() async throws {
         try await withStore { store, _ in
             let ids = try await withThrowingTaskGroup(of: String.self) { group in
