@@ -45,4 +45,12 @@ import Upgrades
         let broken = try #require(try status(root: root)["upgrades"] as? [String: Any])
         #expect((broken["detail"] as? String)?.contains("upgrades.json") == true, "\(broken)")
     }
+
+    @Test func anUpgradeEntryCarriesNullForNoReasonAndNoPreviousRelease() throws {
+        let entry = try JSONDecoder().decode(UpgradeLedger.Entry.self, from: Data(
+            #"{"to": "1.0.1", "outcome": "succeeded", "started_at": "2026-12-03T09:00:00Z", "finished_at": "2026-12-03T09:00:09Z"}"#.utf8))
+        let encoded = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(entry)) as? [String: Any])
+        #expect(encoded["reason"] is NSNull && encoded["from"] is NSNull, "the platform sees every key of last_upgrade: \(encoded)")
+        #expect(encoded["to"] as? String == "1.0.1")
+    }
 }

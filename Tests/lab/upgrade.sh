@@ -304,8 +304,8 @@ both_at 1.0.1
 state=$(stub_state)
 [[ $(json_field "$state" 'len(d["status_reports"])') == $((reports_before + 1)) ]] || fail "the stub did not receive one status report: $state"
 report=$(last_report)
-[[ $(json_field "$report" '(d["version"], d["health"], d["last_upgrade"]["from"], d["last_upgrade"]["to"], d["last_upgrade"]["outcome"])') \
-  == "('1.0.1', 'ok', '1.0.0', '1.0.1', 'succeeded')" ]] || fail "the status report is not {1.0.1, ok, 1.0.0 -> 1.0.1 succeeded}: $report"
+[[ $(json_field "$report" '(d["version"], d["health"], d["last_upgrade"]["from"], d["last_upgrade"]["to"], d["last_upgrade"]["outcome"], d["last_upgrade"]["reason"])') \
+  == "('1.0.1', 'ok', '1.0.0', '1.0.1', 'succeeded', None)" ]] || fail "the status report is not {1.0.1, ok, 1.0.0 -> 1.0.1 succeeded, reason null}: $report"
 say "ok: target_version 1.0.1 from the platform: the timer upgraded, the stub received $report"
 
 # ------------------------------------------------------------------ 8. a release needing config the tenant lacks
