@@ -4,8 +4,8 @@
 #   1. a release server (python3 http.server on loopback) holds bundles stamped 1.0.0, 1.0.1,
 #      1.0.2+refuse-start and 1.0.3, signed by a test key the lab trusts
 #      (/etc/molecule-tenant/trusted-keys/);
-#   2. 1.0.0 is installed with installer/install.sh (its binary, taken from the signed bundle),
-#      registered with the stub platform, which hands it MOLECULE_RELEASE_URL;
+#   2. installer/install.sh --bundle refuses a tampered bundle, then installs 1.0.0 from its
+#      signed bundle, registered with the stub platform, which hands it MOLECULE_RELEASE_URL;
 #   3. under load (server /health, memory commits and searches through the server with a
 #      workspace token, plugin /v1/health): `upgrade --check` exits 2, `upgrade` follows the
 #      channel to 1.0.1 with zero failed requests; /buildinfo and `status --json` say 1.0.1;
@@ -119,33 +119,38 @@ stub_config "{\"config\": {$CONFIG}}"
 say "release server on $RELEASE_URL (1.0.0, 1.0.1, 1.0.2+refuse-start, 1.0.3), stub platform on port $STUB_PORT"
 
 # ------------------------------------------------------------------ 2. install 1.0.0
-# What the bootstrap's users do with a release: check its signature with the openssl tool,
-# then hand the binary to installer/install.sh.
-first=$(bundle "$work/dist" 1.0.0)
-openssl pkeyutl -verify -pubin -inkey "$work/release.pub.pem" -rawin -in "$first" -sigfile "$first.sig" >/dev/null \
-  || fail "openssl does not accept the 1.0.0 bundle's signature"
-mkdir -p "$work/1.0.0" && tar -xzf "$first" -C "$work/1.0.0"
-[[ $("$work/1.0.0/molecule-tenant" --version | cut -d' ' -f2) == 1.0.0 ]] || fail "the 1.0.0 bundle's binary does not report 1.0.0"
-
+# installer/install.sh --bundle checks the signature with a key in trusted-keys/ (the keys
+# upgrades trust) and installs the bundle's binary. The tampered bundle is refused first.
 bash "$LAB" down "$NAME" >/dev/null 2>&1 || true
 bash "$LAB" up "$NAME" >/dev/null
-bash "$LAB" cp "$NAME" "$work/1.0.0/molecule-tenant" /root/molecule-tenant
+in_lab mkdir -p /etc/molecule-tenant/trusted-keys /root/bundles
+bash "$LAB" cp "$NAME" "$work/release.pub.pem" /etc/molecule-tenant/trusted-keys/lab-release.pem
+for file in "$(bundle "$work/dist" 1.0.0)" "$(bundle "$work/other" 1.0.4)"; do
+  bash "$LAB" cp "$NAME" "$file" "/root/bundles/$(basename "$file")"
+  bash "$LAB" cp "$NAME" "$file.sig" "/root/bundles/$(basename "$file").sig"
+done
 bash "$LAB" cp "$NAME" installer/install.sh /root/install.sh
+rc=0; in_lab sh /root/install.sh --bundle "/root/bundles/$(basename "$(bundle "$work/other" 1.0.4)")" --plan >"$work/install.out" 2>&1 || rc=$?
+[[ $rc == 1 ]] && grep -q "is not a valid signature by any key in /etc/molecule-tenant/trusted-keys/" "$work/install.out" \
+  || fail "install.sh --bundle with the tampered bundle exited $rc: $(cat "$work/install.out")"
+in_lab test ! -e /usr/local/bin/molecule-tenant || fail "install.sh installed the tampered bundle's binary"
+say "install.sh --bundle refuses the tampered bundle: $(tail -n 1 "$work/install.out" | cut -c1-140)"
 t0=$(now)
-printf '%s\n' "$REG_TOKEN" | in_lab sh /root/install.sh --binary /root/molecule-tenant --org-id "$ORG" \
+printf '%s\n' "$REG_TOKEN" | in_lab sh /root/install.sh --bundle "/root/bundles/$(basename "$(bundle "$work/dist" 1.0.0)")" --org-id "$ORG" \
   --platform-url "http://127.0.0.1:$STUB_PORT" --registration-token-file - --json >"$work/install.json" 2>&1 \
   || { cat "$work/install.json" >&2; fail "install of 1.0.0 failed"; }
+grep -q "verified the signature of .*1.0.0-linux.* with /etc/molecule-tenant/trusted-keys/lab-release.pem" "$work/install.json" \
+  || fail "install.sh does not say it verified the bundle: $(head -n 5 "$work/install.json")"
 result=$(tail -n 1 "$work/install.json")
 [[ $(json_field "$result" 'd["healthy"]') == True ]] || fail "install did not end healthy: $result"
 [[ $(json_field "$(stub_state)" 'len(d["registrations"])') == 1 ]] || fail "install did not register with the stub platform"
 in_lab grep -qx "MOLECULE_RELEASE_URL=$RELEASE_URL" /etc/molecule-tenant/tenant.env || fail "config sync did not bring MOLECULE_RELEASE_URL"
-in_lab mkdir -p /etc/molecule-tenant/trusted-keys
-bash "$LAB" cp "$NAME" "$work/release.pub.pem" /etc/molecule-tenant/trusted-keys/lab-release.pem
+in_lab test -f /etc/molecule-tenant/trusted-keys/lab-release.pem || fail "install removed the trusted key"
 in_lab systemctl is-enabled --quiet molecule-tenant-update.timer || fail "install did not enable molecule-tenant-update.timer"
 # The timer stays enabled but is stopped for the test, so no unplanned run moves the host
 # between the steps; each timer run below is started by hand.
 in_lab systemctl stop molecule-tenant-update.timer
-say "installed 1.0.0 in $(python3 -c "print(round($(now) - $t0, 1))") s, registered; update timer enabled (stopped for the test)"
+say "installed 1.0.0 from its bundle in $(python3 -c "print(round($(now) - $t0, 1))") s, registered; update timer enabled (stopped for the test)"
 
 version_of() { curl -fsS --max-time 10 "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("version"))'; }
 both_at() { # VERSION
@@ -273,12 +278,9 @@ both_at 1.0.0
 say "ok: upgrade --rollback: 1.0.0 serves again, zero failed requests"
 
 # ------------------------------------------------------------------ 6. refused before anything changes
-in_lab mkdir -p /root/bundles
-for version in 1.0.4 1.0.5; do
-  file=$(bundle "$work/other" "$version")
-  bash "$LAB" cp "$NAME" "$file" "/root/bundles/$(basename "$file")"
-  bash "$LAB" cp "$NAME" "$file.sig" "/root/bundles/$(basename "$file").sig"
-done
+file=$(bundle "$work/other" 1.0.5)
+bash "$LAB" cp "$NAME" "$file" "/root/bundles/$(basename "$file")"
+bash "$LAB" cp "$NAME" "$file.sig" "/root/bundles/$(basename "$file").sig"
 for case in "1.0.4 tampered" "1.0.5 signed-by-an-unknown-key"; do
   version=${case% *}
   pids=$(main_pids) target=$(link)
