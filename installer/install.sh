@@ -4,9 +4,15 @@
 #
 #   curl -fsSL <release-url>/install.sh | sudo sh -s -- [install flags]
 #   sudo sh install.sh --binary ./molecule-tenant --plan
+#   sudo sh install.sh --bundle molecule-tenant-1.0.0-linux-amd64.tar.gz --trusted-key release.pub.pem
 #
 # Options (the rest goes to `molecule-tenant install`, e.g. --plan, --json, --org-id):
 #   --binary PATH       use this local binary instead of downloading one
+#   --bundle FILE       install the binary of this signed release bundle (`release bundle`);
+#                       FILE.sig beside it must be a valid Ed25519 signature by the
+#                       --trusted-key, else by a key in /etc/molecule-tenant/trusted-keys/
+#                       (the keys `upgrade` trusts), checked with the openssl tool
+#   --trusted-key PEM   the release public key to check --bundle with
 #   --download-url URL  where molecule-tenant-linux-<arch> and its .sha256 live
 #                       (env MOLECULE_DOWNLOAD_URL; default: the project's latest release)
 #
@@ -19,6 +25,8 @@ molecule_tenant_bootstrap() {
   die() { printf 'install.sh: error: %s\n' "$*" >&2; exit 1; }
 
   binary=""
+  bundle=""
+  trusted_key=""
   download_url="${MOLECULE_DOWNLOAD_URL:-https://github.com/Molecule-AI/molecule-tenant/releases/latest/download}"
   # Our own options come out; the others are kept, in order, for `install`.
   count=$#
@@ -27,6 +35,10 @@ molecule_tenant_bootstrap() {
     case $arg in
       --binary) [ "$count" -gt 0 ] || die "--binary needs a PATH"; binary=$1; shift; count=$((count - 1)) ;;
       --binary=*) binary=${arg#--binary=} ;;
+      --bundle) [ "$count" -gt 0 ] || die "--bundle needs a FILE"; bundle=$1; shift; count=$((count - 1)) ;;
+      --bundle=*) bundle=${arg#--bundle=} ;;
+      --trusted-key) [ "$count" -gt 0 ] || die "--trusted-key needs a PEM file"; trusted_key=$1; shift; count=$((count - 1)) ;;
+      --trusted-key=*) trusted_key=${arg#--trusted-key=} ;;
       --download-url) [ "$count" -gt 0 ] || die "--download-url needs a URL"; download_url=$1; shift; count=$((count - 1)) ;;
       --download-url=*) download_url=${arg#--download-url=} ;;
       *) set -- "$@" "$arg" ;;
@@ -34,6 +46,8 @@ molecule_tenant_bootstrap() {
   done
 
   [ "$(id -u)" = 0 ] || die "run as root: curl -fsSL .../install.sh | sudo sh"
+  [ -z "$bundle" ] || [ -z "$binary" ] || die "use --binary or --bundle, not both"
+  [ -z "$trusted_key" ] || [ -n "$bundle" ] || die "--trusted-key checks a --bundle; there is none"
 
   case $(uname -m) in
     x86_64 | amd64) arch=amd64 ;;
@@ -53,7 +67,8 @@ molecule_tenant_bootstrap() {
   # The binary links libpq (and libarchive for releases); without them it cannot start,
   # so they come before everything else. apt waits up to 5 minutes for a busy dpkg.
   missing=""
-  for package in libpq5 "$libarchive" ca-certificates; do
+  # openssl (the tool) checks a bundle's signature; a minimal host has only its library.
+  for package in libpq5 "$libarchive" ca-certificates ${bundle:+openssl}; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || missing="$missing $package"
   done
   if [ -n "$missing" ]; then
@@ -67,7 +82,27 @@ molecule_tenant_bootstrap() {
     fi
   fi
 
-  if [ -z "$binary" ]; then
+  if [ -n "$bundle" ]; then
+    [ -f "$bundle" ] || die "no such bundle: $bundle"
+    [ -f "$bundle.sig" ] || die "no signature beside the bundle: $bundle.sig (unsigned bundles are refused)"
+    signer=""
+    if [ -n "$trusted_key" ]; then
+      [ -f "$trusted_key" ] || die "no such key: $trusted_key"
+      openssl pkeyutl -verify -pubin -inkey "$trusted_key" -rawin -in "$bundle" -sigfile "$bundle.sig" >/dev/null 2>&1 && signer=$trusted_key
+    else
+      for key in /etc/molecule-tenant/trusted-keys/*.pem; do
+        [ -f "$key" ] || die "no trusted key to check $bundle with: pass --trusted-key PEM, or put the release public key in /etc/molecule-tenant/trusted-keys/"
+        if openssl pkeyutl -verify -pubin -inkey "$key" -rawin -in "$bundle" -sigfile "$bundle.sig" >/dev/null 2>&1; then signer=$key; break; fi
+      done
+    fi
+    [ -n "$signer" ] || die "$bundle.sig is not a valid signature by ${trusted_key:-any key in /etc/molecule-tenant/trusted-keys/}: refusing the bundle"
+    say "verified the signature of $bundle with $signer"
+    workdir=$(mktemp -d)
+    trap 'rm -rf "$workdir"' EXIT
+    tar -xzf "$bundle" -C "$workdir" || die "cannot unpack $bundle"
+    [ -f "$workdir/molecule-tenant" ] || die "$bundle holds no molecule-tenant binary"
+    binary=$workdir/molecule-tenant
+  elif [ -z "$binary" ]; then
     workdir=$(mktemp -d)
     trap 'rm -rf "$workdir"' EXIT
     name=molecule-tenant-linux-$arch

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Installer
+import Upgrades
 
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,5 +33,18 @@ struct StatusCommand: AsyncParsableCommand {
             ? "registered with \(registration.platformURL ?? "?") as org \(registration.orgID ?? "?")"
             : (registration.platformURL.map { "not registered (platform \($0))" } ?? "standalone")))
         context.say("  migrations:   " + (status.migrations.pending.map { "\($0) pending" } ?? (status.migrations.detail ?? "unknown")))
+        context.say("  upgrades:     " + Self.describe(status.upgrades))
+    }
+
+    /// One line: the last upgrade, the last timer run, rejected releases.
+    static func describe(_ upgrades: TenantStatus.Upgrades) -> String {
+        if let detail = upgrades.detail { return detail }
+        var parts: [String] = []
+        if let last = upgrades.lastUpgrade {
+            parts.append("last \(last.from ?? "none") -> \(last.to) \(last.outcome) at \(last.finishedAt)")
+        }
+        if let auto = upgrades.lastAutoUpdate { parts.append("timer \(auto.outcome) at \(auto.at)") }
+        if !upgrades.rejected.isEmpty { parts.append("rejected here: \(upgrades.rejected.joined(separator: ", "))") }
+        return parts.isEmpty ? "none yet" : parts.joined(separator: "; ")
     }
 }

@@ -18,6 +18,18 @@ public struct UpgradeLedger: Codable, Sendable {
             case startedAt = "started_at"
             case finishedAt = "finished_at"
         }
+
+        // `from` and `reason` are null, not absent, when there is none: the status report
+        // (docs/platform-protocol.md) and upgrades.json always carry every key.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(from, forKey: .from)
+            try container.encode(to, forKey: .to)
+            try container.encode(outcome, forKey: .outcome)
+            try container.encode(reason, forKey: .reason)
+            try container.encode(startedAt, forKey: .startedAt)
+            try container.encode(finishedAt, forKey: .finishedAt)
+        }
     }
 
     /// How the last `upgrade --auto` run ended (kept apart from `history`, which only holds

@@ -16,7 +16,7 @@ struct PlanTests {
                           "binary", "units", "migrations", "registration", "start"])
         let packages = plan.events.changeSummaries("packages")
         #expect(packages.contains { $0.contains("PostgreSQL project's apt repository") })
-        #expect(packages.contains("install libpq5, libarchive13, ca-certificates, postgresql-17, postgresql-17-pgvector, redis-server"))
+        #expect(packages.contains("install libpq5, libarchive13, ca-certificates, curl, postgresql-17, postgresql-17-pgvector, redis-server"))
         #expect(plan.events.changeSummaries("system-user").first == "create system user molecule")
         let preflightNotes = (plan.events.step("preflight")?["notes"] as? [String]) ?? []
         #expect(preflightNotes.contains { $0.hasPrefix("Debian 12") })
@@ -32,7 +32,7 @@ struct PlanTests {
         let plan = try host.plan()
         #expect(plan.status == 2, "\(plan.stderr)")
         let packages = plan.events.changeSummaries("packages")
-        #expect(packages == ["install libpq5, libarchive13t64, ca-certificates, postgresql-16, postgresql-16-pgvector, redis-server"])
+        #expect(packages == ["install libpq5, libarchive13t64, ca-certificates, curl, postgresql-16, postgresql-16-pgvector, redis-server"])
     }
 
     @Test func secretsAppearOnlyMaskedInThePlan() throws {
@@ -115,7 +115,7 @@ struct PlanTests {
         let adopted = try host.plan(["--database-url", "postgres://molecule:pw-in-url@db.internal/molecule"])
         #expect(adopted.status == 2, "\(adopted.stderr)")
         #expect(!adopted.stdout.contains("pw-in-url"))
-        #expect(adopted.events.changeSummaries("packages") == ["install libpq5, libarchive13, ca-certificates, redis-server"])
+        #expect(adopted.events.changeSummaries("packages") == ["install libpq5, libarchive13, ca-certificates, curl, redis-server"])
         #expect(adopted.events.changeDetails("config").contains("+DATABASE_URL=<secret>"))
     }
 

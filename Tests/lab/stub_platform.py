@@ -3,8 +3,10 @@
 
   POST /cp/tenants/register   bearer = the registration token; replies the shared secret
   GET  /cp/tenants/config     bearer = the shared secret, X-Molecule-Org-Id = the org
-  POST /_stub/config          test control: the next config replies ({"config", "secrets"})
-  GET  /_stub/state           test control: registrations seen and config requests served
+  POST /cp/tenants/status     same credentials; the status report {version, health, last_upgrade}
+  POST /_stub/config          test control: the next config replies, as they are sent
+                              ({"config", "secrets", "target_version"}, each optional)
+  GET  /_stub/state           test control: registrations, config requests served, status reports
 
 Usage: stub_platform.py PORT TOKEN_FILE ORG_ID   (prints "ready" once listening)
 """
@@ -16,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 PORT = int(sys.argv[1])
 TOKEN = open(sys.argv[2]).read().strip()
 ORG = sys.argv[3]
-STATE = {"registrations": [], "config_requests": 0, "shared_secret": "cp-" + secrets.token_hex(24),
+STATE = {"registrations": [], "config_requests": 0, "status_reports": [], "shared_secret": "cp-" + secrets.token_hex(24),
          "reply": {"config": {}, "secrets": {}}}
 
 
@@ -37,6 +39,9 @@ class Handler(BaseHTTPRequestHandler):
         value = self.headers.get("Authorization", "")
         return value[7:] if value.startswith("Bearer ") else ""
 
+    def is_tenant(self):
+        return self.bearer() == STATE["shared_secret"] and self.headers.get("X-Molecule-Org-Id") == ORG
+
     def do_POST(self):
         if self.path == "/cp/tenants/register":
             if self.bearer() != TOKEN:
@@ -47,6 +52,14 @@ class Handler(BaseHTTPRequestHandler):
             STATE["registrations"].append(body)
             # Idempotent: the same org gets the same secret again.
             return self.reply(201, {"tenant_id": "tenant-" + ORG, "shared_secret": STATE["shared_secret"]})
+        if self.path == "/cp/tenants/status":
+            if not self.is_tenant():
+                return self.reply(401, {"error": "unknown tenant", "code": "unauthorized"})
+            body = self.body()
+            if not isinstance(body.get("health"), str) or "version" not in body or "last_upgrade" not in body:
+                return self.reply(400, {"error": "version, health and last_upgrade are required", "code": "bad_request"})
+            STATE["status_reports"].append(body)
+            return self.reply(200, {"ok": True})
         if self.path == "/_stub/config":
             STATE["reply"] = self.body()
             return self.reply(200, {"ok": True})
@@ -54,12 +67,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path == "/cp/tenants/config":
-            if self.bearer() != STATE["shared_secret"] or self.headers.get("X-Molecule-Org-Id") != ORG:
+            if not self.is_tenant():
                 return self.reply(401, {"error": "unknown tenant", "code": "unauthorized"})
             STATE["config_requests"] += 1
             return self.reply(200, STATE["reply"])
         if self.path == "/_stub/state":
-            return self.reply(200, {"registrations": STATE["registrations"], "config_requests": STATE["config_requests"]})
+            return self.reply(200, {"registrations": STATE["registrations"], "config_requests": STATE["config_requests"],
+                                    "status_reports": STATE["status_reports"]})
         self.reply(404, {"error": "not found", "code": "not_found"})
 
     def log_message(self, *args):

@@ -28,3 +28,7 @@ fi
 # The installer on a fresh host of its own (lab "install"; ports 8080/9100/5432/6379).
 say "install lifecycle on a fresh Debian 13 host"
 bash Tests/lab/install.sh
+
+# Upgrades under systemd with client load (lab "upgrade", the same ports, after install.sh).
+say "upgrade, rollback, auto-update and platform rollout on a fresh Debian 13 host"
+bash Tests/lab/upgrade.sh

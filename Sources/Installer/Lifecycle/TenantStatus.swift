@@ -1,7 +1,8 @@
 import BuildInfo
 import FoundationEssentials
+import Upgrades
 
-/// What `status` reports: versions, units, health, registration, pending migrations.
+/// What `status` reports: versions, units, health, registration, pending migrations, upgrades.
 public struct TenantStatus: Encodable, Sendable {
     public struct Unit: Encodable, Sendable {
         public let active: String
@@ -32,6 +33,34 @@ public struct TenantStatus: Encodable, Sendable {
         public let detail: String?
     }
 
+    /// From /var/lib/molecule-tenant/upgrades.json: how upgrades on this host ended.
+    public struct Upgrades: Encodable, Sendable {
+        /// The release the last successful upgrade (or rollback) moved to.
+        public let current: String?
+        /// Releases that failed their health gate here; the timer never tries them again.
+        public let rejected: [String]
+        public let lastUpgrade: UpgradeLedger.Entry?
+        public let lastAutoUpdate: UpgradeLedger.AutoRun?
+        /// Why upgrades.json could not be read, when it could not.
+        public let detail: String?
+
+        enum CodingKeys: String, CodingKey {
+            case current, rejected, detail
+            case lastUpgrade = "last_upgrade"
+            case lastAutoUpdate = "last_auto_update"
+        }
+
+        static func read(_ files: HostFiles) -> Upgrades {
+            do {
+                let ledger = try UpgradeLedger.load(files.path(HostLayout().upgradesFile))
+                return Upgrades(current: ledger.current, rejected: ledger.rejected, lastUpgrade: ledger.lastUpgrade,
+                                lastAutoUpdate: ledger.lastAutoUpdate, detail: nil)
+            } catch {
+                return Upgrades(current: nil, rejected: [], lastUpgrade: nil, lastAutoUpdate: nil, detail: "\(error)")
+            }
+        }
+    }
+
     public let installed: Bool
     public let version: String
     public let installedVersion: String?
@@ -40,9 +69,10 @@ public struct TenantStatus: Encodable, Sendable {
     public let healthy: Bool
     public let registration: Registration
     public let migrations: Migrations
+    public let upgrades: Upgrades
 
     enum CodingKeys: String, CodingKey {
-        case installed, version, units, health, healthy, registration, migrations
+        case installed, version, units, health, healthy, registration, migrations, upgrades
         case installedVersion = "installed_version"
     }
 
@@ -72,7 +102,8 @@ public struct TenantStatus: Encodable, Sendable {
             healthy: plugin == "ok" && server == "ok",
             registration: Registration(registered: record != nil, orgID: record?.orgID ?? inputs?.orgID,
                                        platformURL: record?.platformURL ?? inputs?.platformURL, tenantURL: record?.tenantURL),
-            migrations: pendingMigrations(files)
+            migrations: pendingMigrations(files),
+            upgrades: Upgrades.read(files)
         )
     }
 

@@ -12,7 +12,8 @@ public struct PackagesStep: InstallStep {
 
     /// Every package this host needs, in install order.
     public static func wanted(_ platform: Platform, _ inputs: InstallInputs, _ packages: DpkgStatus) -> [String] {
-        var wanted = ["libpq5", platform.libarchivePackage, "ca-certificates"]
+        // curl: `upgrade` and the update timer fetch releases over http(s) with it (ReleaseFetcher).
+        var wanted = ["libpq5", platform.libarchivePackage, "ca-certificates", "curl"]
         if !inputs.externalDatabase { wanted += platform.postgresPackages }
         // A host that already has Valkey keeps it; otherwise Redis.
         if !inputs.externalRedis { wanted.append(packages.isInstalled("valkey-server") ? "valkey-server" : "redis-server") }
@@ -66,7 +67,8 @@ public struct PackagesStep: InstallStep {
         guard !missing.isEmpty else { return }
         // Recorded before installing, so a run killed during apt still lets purge find them.
         var recorded = Set((context.files.read(Self.recordPath) ?? "").split(separator: "\n").map(String.init))
-        recorded.formUnion(missing.filter { !$0.hasPrefix("lib") && $0 != "ca-certificates" })
+        // Common tools the host may come to rely on stay on purge.
+        recorded.formUnion(missing.filter { !$0.hasPrefix("lib") && $0 != "ca-certificates" && $0 != "curl" })
         try context.files.makeDirectory("/var/lib/molecule-tenant", mode: 0o750)
         try context.files.write(Self.recordPath, recorded.sorted().joined(separator: "\n") + "\n", mode: 0o644)
 
