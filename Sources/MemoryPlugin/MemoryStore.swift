@@ -13,6 +13,8 @@ public struct MemoryStore: Sendable {
     public let embeddingDimensions: Int?
     /// The single-commit statement, with or without the embedding column.
     let commitSQL: String
+    /// The batch route's set-based statement for facts, with or without the embedding column.
+    let factSetSQL: String
     /// Refreshes planner statistics after bulk writes (the batch route).
     let statistics: StatisticsRefresh
 
@@ -21,6 +23,7 @@ public struct MemoryStore: Sendable {
         self.embeddingDimensions = embeddingDimensions
         self.statistics = statistics ?? StatisticsRefresh(pool: pool)
         self.commitSQL = Self.commitSQL(embedding: embeddingDimensions != nil)
+        self.factSetSQL = Self.factSetSQL(embedding: embeddingDimensions != nil)
     }
 
     static let memoryColumns = "id, namespace, content, kind, source, expires_at, propagation, pin, created_at, key, version"

@@ -227,12 +227,22 @@ enum PostgresFloatText {
 /// One-dimensional array literals: `{a,"b c",NULL,"q\"uote"}`.
 enum PostgresArrayText {
     static func quote(_ text: String) -> String {
-        var out = "\""
-        for char in text {
-            if char == "\"" || char == "\\" { out.append("\\") }
-            out.append(char)
+        // Byte-wise: the batch route quotes a thousand contents per statement, and `"`
+        // and `\` are ASCII, so they never occur inside a multi-byte character.
+        let utf8 = text.utf8
+        let escapes = utf8.count { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        return String(unsafeUninitializedCapacity: utf8.count + escapes + 2) { buffer in
+            var position = 0
+            buffer[position] = UInt8(ascii: "\""); position += 1
+            for byte in utf8 {
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                    buffer[position] = UInt8(ascii: "\\"); position += 1
+                }
+                buffer[position] = byte; position += 1
+            }
+            buffer[position] = UInt8(ascii: "\""); position += 1
+            return position
         }
-        return out + "\""
     }
 
     static func parse(_ text: String) throws(PostgresError) -> [String?] {

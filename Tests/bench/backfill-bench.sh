@@ -11,7 +11,7 @@ batches=("${@:-1000}")
 admin=${DATABASE_URL:?export DATABASE_URL (Tests/services.sh start prints it)}
 base=${admin%/*}
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=${BENCH_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 for batch in "${batches[@]}"; do
     db="mt_backfill_bench_$$_${batch}"
     psql -q "$admin" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
