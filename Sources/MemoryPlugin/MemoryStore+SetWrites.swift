@@ -37,20 +37,33 @@ extension MemoryStore {
 
     /// Facts, summaries and checkpoints. Items without `created_at` carry no id (the
     /// plan sends the others one by one), so `created_at = EXCLUDED.created_at` only
-    /// ever replaces a stored time with a given one.
+    /// ever replaces a stored time with a given one. `stored` reads each id's row first
+    /// (one index probe each: LIMIT 1 keeps the planner from a hash join over the whole
+    /// table), so rows that are equal or live elsewhere never reach the INSERT, which
+    /// would compute their full-text vector before finding the conflict; ON CONFLICT
+    /// still covers rows another writer adds meanwhile.
     static func factSetSQL(embedding: Bool) -> String {
-        """
+        let vector = embedding ? ", embedding" : ""
+        return """
         WITH input AS MATERIALIZED (
             SELECT i.position, i.namespace, coalesce(i.id, gen_random_uuid()) AS id, i.content, i.kind, i.source,
                    i.expires_at, i.propagation::jsonb AS propagation, i.pin, coalesce(i.created_at, now()) AS created_at\(embedding ? ", i.embedding::vector AS embedding" : "")
             FROM unnest($1::int4[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[],
                         $9::bool[], $10::timestamptz[]\(embedding ? ", $13::text[]" : ""))
-                AS i(position, namespace, id, content, kind, source, expires_at, propagation, pin, created_at\(embedding ? ", embedding" : ""))
+                AS i(position, namespace, id, content, kind, source, expires_at, propagation, pin, created_at\(vector))
+        ), stored AS MATERIALIZED (
+            SELECT i.position, s.namespace, s.kind,
+                   (s.namespace, s.content, s.kind, s.source, s.expires_at, s.propagation, s.pin, s.created_at\(embedding ? ", s.embedding" : ""))
+                     IS NOT DISTINCT FROM (i.namespace, i.content, i.kind, i.source, i.expires_at, i.propagation, i.pin, i.created_at\(embedding ? ", i.embedding" : "")) AS same
+            FROM input i
+            CROSS JOIN LATERAL (SELECT * FROM memory_plugin.memory_records s WHERE s.id = i.id LIMIT 1) s
         ), \(namespacesCTE(names: 11, kinds: 12)), written AS (
             INSERT INTO memory_plugin.memory_records AS r
-                (id, namespace, content, kind, source, expires_at, propagation, pin, created_at\(embedding ? ", embedding" : ""))
-            SELECT id, namespace, content, kind, source, expires_at, propagation, pin, created_at\(embedding ? ", embedding" : "")
-            FROM input WHERE namespace NOT IN (SELECT name FROM expired)
+                (id, namespace, content, kind, source, expires_at, propagation, pin, created_at\(vector))
+            SELECT id, namespace, content, kind, source, expires_at, propagation, pin, created_at\(vector)
+            FROM input i
+            WHERE namespace NOT IN (SELECT name FROM expired)
+              AND NOT EXISTS (SELECT 1 FROM stored s WHERE s.position = i.position AND (s.same OR s.namespace <> i.namespace OR s.kind = 'kv'))
             ON CONFLICT (id) DO UPDATE
             SET content = EXCLUDED.content, kind = EXCLUDED.kind, source = EXCLUDED.source,
                 expires_at = EXCLUDED.expires_at, propagation = EXCLUDED.propagation, pin = EXCLUDED.pin,\(embedding ? " embedding = EXCLUDED.embedding," : "")
@@ -69,22 +82,37 @@ extension MemoryStore {
         FROM input i
         LEFT JOIN written w ON w.id = i.id
         LEFT JOIN expired e ON e.name = i.namespace
-        LEFT JOIN LATERAL (SELECT namespace, kind FROM memory_plugin.memory_records s WHERE s.id = i.id) s ON true
+        LEFT JOIN stored s ON s.position = i.position
         """
     }
 
-    /// Imports of kv entries at a given version, as `importKeyValue` does one by one.
+    /// Imports of kv entries at a given version, as `importKeyValue` does one by one;
+    /// `stored` as for facts: an entry equal to the import, or a live one with a higher
+    /// version, is left out of the INSERT.
     static let keyValueImportSetSQL = """
         WITH input AS MATERIALIZED (
-            SELECT * FROM unnest($1::int4[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
-                                 $8::text[], $9::bool[], $10::timestamptz[], $11::int8[])
+            SELECT i.position, i.namespace, i.id, i.key, i.content, i.source, i.expires_at, i.propagation::jsonb AS propagation,
+                   i.pin, i.created_at, i.version
+            FROM unnest($1::int4[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
+                        $8::text[], $9::bool[], $10::timestamptz[], $11::int8[])
                 AS i(position, namespace, id, key, content, source, expires_at, propagation, pin, created_at, version)
+        ), stored AS MATERIALIZED (
+            SELECT i.position, s.id, s.version,
+                   s.expires_at IS NOT NULL AND s.expires_at <= now() AS expired,
+                   (s.content, s.source, s.expires_at, s.propagation, s.pin, s.version, s.created_at)
+                     IS NOT DISTINCT FROM (i.content, i.source, i.expires_at, i.propagation, i.pin, i.version, i.created_at) AS same
+            FROM input i
+            CROSS JOIN LATERAL (
+                SELECT * FROM memory_plugin.memory_records s WHERE s.namespace = i.namespace AND s.key = i.key LIMIT 1
+            ) s
         ), \(namespacesCTE(names: 12, kinds: 13)), written AS (
             INSERT INTO memory_plugin.memory_records AS r
                 (id, namespace, content, kind, source, expires_at, propagation, pin, created_at, key, version)
-            SELECT coalesce(id, gen_random_uuid()), namespace, content, 'kv', source, expires_at, propagation::jsonb, pin,
+            SELECT coalesce(id, gen_random_uuid()), namespace, content, 'kv', source, expires_at, propagation, pin,
                    created_at, key, version
-            FROM input WHERE namespace NOT IN (SELECT name FROM expired)
+            FROM input i
+            WHERE namespace NOT IN (SELECT name FROM expired)
+              AND NOT EXISTS (SELECT 1 FROM stored s WHERE s.position = i.position AND (s.same OR (s.version > i.version AND NOT s.expired)))
             ON CONFLICT (namespace, key) WHERE key IS NOT NULL DO UPDATE
             SET content = EXCLUDED.content, source = EXCLUDED.source, expires_at = EXCLUDED.expires_at,
                 propagation = EXCLUDED.propagation, pin = EXCLUDED.pin, version = EXCLUDED.version, updated_at = now(),
@@ -105,9 +133,7 @@ extension MemoryStore {
         FROM input i
         LEFT JOIN written w ON w.namespace = i.namespace AND w.key = i.key
         LEFT JOIN expired e ON e.name = i.namespace
-        LEFT JOIN LATERAL (
-            SELECT id, version FROM memory_plugin.memory_records s WHERE s.namespace = i.namespace AND s.key = i.key
-        ) s ON true
+        LEFT JOIN stored s ON s.position = i.position
         """
 
     /// The fact statement for `items`, with its parameters.
