@@ -150,7 +150,7 @@ extension MemoryStore {
             kinds.append(write.kind.rawValue)
             sources.append(write.source.rawValue)
             expiries.append(write.expiresAt)
-            propagations.append(JSONText.object(write.propagation))
+            propagations.append(JSONWriter.text(write.propagation))
             pins.append(write.pin ?? false)
             createdAts.append(write.createdAt)
             if embeddingDimensions != nil { embeddings.append(write.embedding.map { PostgresVector($0).postgresText! }) }
@@ -177,7 +177,7 @@ extension MemoryStore {
             contents.append(write.content)
             sources.append(write.source.rawValue)
             expiries.append(write.expiresAt)
-            propagations.append(JSONText.object(write.propagation))
+            propagations.append(JSONWriter.text(write.propagation))
             pins.append(write.pin ?? false)
             createdAts.append(write.createdAt)
             versions.append(write.version)

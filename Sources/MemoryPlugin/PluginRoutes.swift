@@ -86,7 +86,10 @@ public struct PluginRoutes: Sendable {
             guard (1...limits.maxBatchItems).contains(body.items.count) else {
                 throw ContractError.badRequest("items must hold 1 to \(limits.maxBatchItems) entries, got \(body.items.count)")
             }
-            return try JSONResponse.ok(BatchResponse(results: try await store.batch(body.items, limits: limits)))
+            let results = try await store.batch(body.items, limits: limits)
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: BatchWire.response(results))))
         }
         router.get("/metrics") { _, _ in
             var headers = HTTPFields()
