@@ -108,3 +108,209 @@ public enum BatchWire {
         return writer.bytes
     }
 }
+
+extension BatchWire {
+    /// Decodes `{"items":[...]}` as `BatchRequest`'s Decodable would, straight from the
+    /// body's bytes: malformed JSON or a missing `items` fails the request, an item that
+    /// does not make a write keeps its error (the same message JSONDecoder gives) and
+    /// fails alone. Unknown fields are ignored; of repeated ones the first counts, as in JSONDecoder.
+    public static func decodeRequest(_ bytes: UnsafeRawBufferPointer) throws(ContractError) -> [BatchItem] {
+        var reader = JSONReader(bytes)
+        var items: [BatchItem]?
+        var itemsWrongType = false
+        var bodyWrongType = false
+        do throws(JSONSyntaxError) {
+            if try reader.kind() != .object {
+                bodyWrongType = true
+                try reader.skipValue()
+            } else {
+                var seen = false
+                try reader.readObject { (reader, key) throws(JSONSyntaxError) in
+                    guard key == "items", !seen else { return try reader.skipValue() }
+                    seen = true
+                    guard try reader.kind() == .array else {
+                        itemsWrongType = true
+                        return try reader.skipValue()
+                    }
+                    var decoded: [BatchItem] = []
+                    try reader.readArray { (reader, index) throws(JSONSyntaxError) in decoded.append(try item(&reader, index)) }
+                    items = decoded
+                }
+            }
+            try reader.finish()
+        } catch {
+            throw .badRequest("body is not valid JSON")
+        }
+        if bodyWrongType { throw .badRequest("body has the wrong type") }
+        if itemsWrongType { throw .badRequest("items has the wrong type") }
+        guard let items else { throw .badRequest("items is required") }
+        return items
+    }
+
+    /// The fields of one item; a field's problem is kept (the first in MemoryWrite's
+    /// decoding order, as JSONDecoder reports it) and the item still read to its end.
+    private static func item(_ reader: inout JSONReader, _ index: Int) throws(JSONSyntaxError) -> BatchItem {
+        let path = "items[\(index)]"
+        guard try reader.kind() == .object else {
+            try reader.skipValue()
+            return BatchItem(namespace: nil, write: .failure(.badRequest("\(path) has the wrong type")))
+        }
+        var fields = ItemFields()
+        var seen = Set<ItemFields.Field>()
+        try reader.readObject { (reader, key) throws(JSONSyntaxError) in
+            guard let field = ItemFields.Field(rawValue: key), seen.insert(field).inserted else { return try reader.skipValue() }
+            try fields.read(field, &reader)
+        }
+        return fields.item(path: path)
+    }
+
+    /// What one item's fields held: a value, or why the field cannot give one.
+    private struct ItemFields {
+        /// In the order MemoryWrite's Decodable reads them; `namespace` is BatchItem's.
+        enum Field: String, CaseIterable {
+            case id, content, kind, source
+            case expiresAt = "expires_at"
+            case propagation, pin, embedding
+            case createdAt = "created_at"
+            case key
+            case ifMatchVersion = "if_match_version"
+            case version, namespace
+        }
+
+        enum Problem {
+            case wrongType, invalid
+            case invalidElement(Int)
+            case wrongTypeElement(Int)
+        }
+
+        var namespace: String?
+        var id: String?, content: String?, key: String?
+        var kind: MemoryKind?, source: MemorySource?
+        var expiresAt: Timestamp?, createdAt: Timestamp?
+        var propagation: [String: JSONValue]?
+        var pin: Bool?
+        var embedding: [Float]?
+        var ifMatchVersion: Int64?, version: Int64?
+        var problems: [Field: Problem] = [:]
+
+        mutating func read(_ field: Field, _ reader: inout JSONReader) throws(JSONSyntaxError) {
+            let kind = try reader.kind()
+            if kind == .null {
+                _ = reader.readNull()
+                clear(field)
+                // null is "absent" for optional fields and a type mismatch for required ones.
+                if field == .content || field == .kind || field == .source { problems[field] = .wrongType }
+                return
+            }
+            switch field {
+            case .namespace:
+                // BatchItem reads it with try?: anything but a string is no namespace.
+                namespace = kind == .string ? try reader.readString() : nil
+                if kind != .string { try reader.skipValue() }
+            case .id, .content, .key:
+                guard kind == .string else { return try mismatch(field, &reader) }
+                let text = try reader.readString()
+                if field == .id { id = text } else if field == .content { content = text } else { key = text }
+            case .kind:
+                guard kind == .string else { return try mismatch(field, &reader) }
+                self.kind = MemoryKind(rawValue: try reader.readString())
+                if self.kind == nil { problems[field] = .invalid }
+            case .source:
+                guard kind == .string else { return try mismatch(field, &reader) }
+                source = MemorySource(rawValue: try reader.readString())
+                if source == nil { problems[field] = .invalid }
+            case .expiresAt, .createdAt:
+                guard kind == .string else { return try mismatch(field, &reader) }
+                let time = Timestamp(rfc3339: try reader.readString())
+                if field == .expiresAt { expiresAt = time } else { createdAt = time }
+                if time == nil { problems[field] = .invalid }
+            case .propagation:
+                guard kind == .object, case .object(let object) = try reader.readValue() else { return try mismatch(field, &reader) }
+                propagation = object
+            case .pin:
+                guard kind == .bool else { return try mismatch(field, &reader) }
+                pin = try reader.readBool()
+            case .ifMatchVersion, .version:
+                guard kind == .number else { return try mismatch(field, &reader) }
+                let number = Self.integer(try reader.readNumberText())
+                if field == .ifMatchVersion { ifMatchVersion = number } else { version = number }
+                if number == nil { problems[field] = .invalid }
+            case .embedding:
+                guard kind == .array else { return try mismatch(field, &reader) }
+                var values: [Float] = []
+                var problem: Problem?
+                try reader.readArray { (reader, index) throws(JSONSyntaxError) in
+                    guard try reader.kind() == .number else {
+                        if problem == nil { problem = .wrongTypeElement(index) }
+                        return try reader.skipValue()
+                    }
+                    guard let value = Double(try reader.readNumberText()), value.isFinite,
+                        abs(value) <= Double(Float.greatestFiniteMagnitude)
+                    else {
+                        if problem == nil { problem = .invalidElement(index) }
+                        return
+                    }
+                    values.append(Float(value))
+                }
+                embedding = values
+                problems[field] = problem
+            }
+        }
+
+        private mutating func mismatch(_ field: Field, _ reader: inout JSONReader) throws(JSONSyntaxError) {
+            try reader.skipValue()
+            clear(field)
+            problems[field] = .wrongType
+        }
+
+        private mutating func clear(_ field: Field) {
+            switch field {
+            case .namespace: namespace = nil
+            case .id: id = nil
+            case .content: content = nil
+            case .kind: kind = nil
+            case .source: source = nil
+            case .expiresAt: expiresAt = nil
+            case .propagation: propagation = nil
+            case .pin: pin = nil
+            case .embedding: embedding = nil
+            case .createdAt: createdAt = nil
+            case .key: key = nil
+            case .ifMatchVersion: ifMatchVersion = nil
+            case .version: version = nil
+            }
+        }
+
+        /// An integer as JSONDecoder reads one into Int64: digits, or a number whose
+        /// value is a whole number in range ("1.0", "1e2").
+        static func integer(_ text: String) -> Int64? {
+            if let value = Int64(text) { return value }
+            guard let value = Double(text), value.rounded() == value, value >= -9.2e18, value <= 9.2e18 else { return nil }
+            return Int64(value)
+        }
+
+        func item(path: String) -> BatchItem {
+            for field in Field.allCases where field != .namespace {
+                if let problem = problems[field] {
+                    let message = switch problem {
+                    case .wrongType: "\(path).\(field.rawValue) has the wrong type"
+                    case .invalid: "\(path).\(field.rawValue) is not valid"
+                    case .wrongTypeElement(let index): "\(path).\(field.rawValue)[\(index)] has the wrong type"
+                    case .invalidElement(let index): "\(path).\(field.rawValue)[\(index)] is not valid"
+                    }
+                    return BatchItem(namespace: namespace, write: .failure(.badRequest(message)))
+                }
+                let missing = switch field {
+                case .content: content == nil
+                case .kind: kind == nil
+                case .source: source == nil
+                default: false
+                }
+                if missing { return BatchItem(namespace: namespace, write: .failure(.badRequest("\(path).\(field.rawValue) is required"))) }
+            }
+            return BatchItem(namespace: namespace, write: .success(MemoryWrite(
+                id: id, content: content!, kind: kind!, source: source!, expiresAt: expiresAt, propagation: propagation, pin: pin,
+                embedding: embedding, createdAt: createdAt, key: key, ifMatchVersion: ifMatchVersion, version: version)))
+        }
+    }
+}
