@@ -52,6 +52,8 @@ let package = Package(
         ),
         // The version marker that `release bundle --version` patches in place.
         .target(name: "CBuildInfo"),
+        // glibc's mallopt, for the plugin's small-footprint allocator settings.
+        .target(name: "CMallocTuning"),
 
         // Infrastructure: one job each, no dependency on any feature module.
         .target(
@@ -137,6 +139,7 @@ let package = Package(
         .target(
             name: "MemoryPlugin",
             dependencies: [
+                "CMallocTuning",
                 "MemoryContract",
                 "Postgres",
                 "Migrations",

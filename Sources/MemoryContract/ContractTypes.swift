@@ -332,6 +332,11 @@ public struct BatchItem: Sendable, Decodable {
         self.write = .success(write)
     }
 
+    public init(namespace: String?, write: Result<MemoryWrite, ContractError>) {
+        self.namespace = namespace
+        self.write = write
+    }
+
     public init(from decoder: any Decoder) throws {
         namespace = try? decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .namespace)
         do {

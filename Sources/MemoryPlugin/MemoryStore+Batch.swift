@@ -3,15 +3,17 @@ import Postgres
 
 extension MemoryStore {
     /// (+) Writes many memories, each into its own namespace, with one result per item.
-    /// Non-kv items go through one libpq pipeline on one connection (about one round trip
-    /// for the batch, each item its own implicit transaction, so one failure never touches
-    /// its neighbours); an item equal to what is stored is reported `unchanged`. K/V items
-    /// run one by one after them, through the same path as a single commit; a K/V import
-    /// (a write with `version`) is `unchanged` too when the stored entry equals it.
+    /// The batch's facts run as one set-based statement and its kv imports as another,
+    /// both sent in one pipeline (see `BatchPlan` and `MemoryStore+SetWrites`). When a set
+    /// statement fails as a whole (a value the database refuses), its items are run again
+    /// one statement each, so the bad item fails alone. The per-item path: non-kv items
+    /// in one libpq pipeline (each its own implicit transaction), then kv items one by one
+    /// through the same path as a single commit. An item equal to what is stored is
+    /// reported `unchanged`; a kv import (a write with `version`) too.
     public func batch(_ items: [BatchItem], limits: ContractLimits) async throws(ContractError) -> [BatchItemResult] {
         var results = [BatchItemResult?](repeating: nil, count: items.count)
-        var pipelined: [(index: Int, namespace: String, write: MemoryWrite)] = []
-        var keyed: [(index: Int, namespace: String, write: MemoryWrite)] = []
+        var valid: [PlannedWrite] = []
+        valid.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
             do throws(ContractError) {
                 guard let namespace = item.namespace else { throw ContractError.badRequest("namespace is required") }
@@ -19,21 +21,42 @@ extension MemoryStore {
                 var write = try item.write.get()
                 if write.id == "" { write.id = nil }
                 try Validate.memoryWrite(write, limits: limits)
-                if write.kind == .kv { keyed.append((index, namespace, write)) } else { pipelined.append((index, namespace, write)) }
+                valid.append(PlannedWrite(index: index, namespace: namespace, write: write))
             } catch {
                 results[index] = BatchItemResult(index: index, id: nil, status: .error, error: error)
             }
         }
+        var plan = BatchPlan(valid)
+        valid = []
         try await mapped {
             try await pool.withConnection { session in
-                let statements = try pipelined.map { entry in
+                var sets: [(items: [PlannedWrite], statement: PostgresConnection.Statement, versions: Bool)] = []
+                if !plan.facts.isEmpty { sets.append((plan.facts, factSetStatement(plan.facts), false)) }
+                if !plan.imports.isEmpty { sets.append((plan.imports, keyValueImportSetStatement(plan.imports), true)) }
+                let setResults = try await session.pipeline(sets.map(\.statement))
+                for (set, outcome) in zip(sets, setResults) {
+                    switch outcome {
+                    case .success(let rows):
+                        for entry in try Self.setOutcomes(rows, count: set.items.count, versions: set.versions) {
+                            let item = set.items[entry.position]
+                            results[item.index] = Self.result(entry, for: item)
+                        }
+                    case .failure(let error):
+                        if error.isConnectionProblem { throw error }
+                        // One value the database refuses fails the whole statement: find it item by item.
+                        if set.versions { plan.keyed += set.items } else { plan.pipelined += set.items }
+                    }
+                }
+                plan.pipelined.sort { $0.index < $1.index }
+                plan.keyed.sort { $0.index < $1.index }
+                let statements = try plan.pipelined.map { entry in
                     PostgresConnection.Statement(commitSQL, try commitParameters(entry.namespace, entry.write), prepared: true)
                 }
                 let outcomes = try await session.pipeline(statements)
-                for (entry, outcome) in zip(pipelined, outcomes) {
+                for (entry, outcome) in zip(plan.pipelined, outcomes) {
                     results[entry.index] = try await result(for: entry, outcome, session)
                 }
-                for entry in keyed {
+                for entry in plan.keyed {
                     do {
                         if entry.write.version != nil {
                             let imported = try await importKeyValue(entry.namespace, entry.write, session)
@@ -56,7 +79,7 @@ extension MemoryStore {
     }
 
     private func result(
-        for entry: (index: Int, namespace: String, write: MemoryWrite),
+        for entry: PlannedWrite,
         _ outcome: Result<PostgresResult, PostgresError>, _ session: PostgresSession
     ) async throws -> BatchItemResult {
         switch outcome {

@@ -15,6 +15,8 @@ public struct MemoryStore: Sendable {
     let commitSQL: String
     /// The short commit statement for a namespace known to exist (see `fastCommitSQL`).
     let fastCommitSQL: String
+    /// The batch route's set-based statement for facts, with or without the embedding column.
+    let factSetSQL: String
     /// Refreshes planner statistics after bulk writes (the batch route).
     let statistics: StatisticsRefresh
     let knownNamespaces = KnownNamespaces()
@@ -27,6 +29,7 @@ public struct MemoryStore: Sendable {
         self.commitSQL = Self.commitSQL(embedding: embeddingDimensions != nil)
         self.fastCommitSQL = Self.fastCommitSQL(embedding: embeddingDimensions != nil)
         self.coalescer = CommitCoalescer(pool: pool)
+        self.factSetSQL = Self.factSetSQL(embedding: embeddingDimensions != nil)
     }
 
     static let memoryColumns = "id, namespace, content, kind, source, expires_at, propagation, pin, created_at, key, version"

@@ -82,11 +82,18 @@ public struct PluginRoutes: Sendable {
             return Response(status: .noContent)
         }
         router.post("/v1/memories/batch") { request, _ in
-            let body = try await decode(BatchRequest.self, request)
-            guard (1...limits.maxBatchItems).contains(body.items.count) else {
-                throw ContractError.badRequest("items must hold 1 to \(limits.maxBatchItems) entries, got \(body.items.count)")
+            // Decoded from the body's bytes as they arrived (BatchWire): no copy of the
+            // body and no JSON tree, so a batch is held about once.
+            let items = try await collect(request).withUnsafeReadableBytes { bytes throws(ContractError) in
+                try BatchWire.decodeRequest(bytes)
             }
-            return try JSONResponse.ok(BatchResponse(results: try await store.batch(body.items, limits: limits)))
+            guard (1...limits.maxBatchItems).contains(items.count) else {
+                throw ContractError.badRequest("items must hold 1 to \(limits.maxBatchItems) entries, got \(items.count)")
+            }
+            let results = try await store.batch(items, limits: limits)
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: BatchWire.response(results))))
         }
         router.get("/metrics") { _, _ in
             var headers = HTTPFields()
@@ -104,19 +111,25 @@ public struct PluginRoutes: Sendable {
 
     /// Reads at most 1 MiB and decodes JSON; malformed input is a 400 naming the problem.
     private func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
-        var request = request
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.collectBody(upTo: Self.maxBodyBytes)
-        } catch is NIOTooManyBytesError {
-            throw ContractError.tooLarge("request body is larger than \(Self.maxBodyBytes) bytes")
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw ContractError.tooLarge("request body is larger than \(Self.maxBodyBytes) bytes")
-        }
+        let buffer = try await collect(request)
         do {
             return try JSONDecoder().decode(type, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {
             throw ContractError.badRequest(ContractError.describe(error))
+        }
+    }
+}
+
+extension PluginRoutes {
+    /// The request body, at most 1 MiB (413 above).
+    private func collect(_ request: Request) async throws -> ByteBuffer {
+        var request = request
+        do {
+            return try await request.collectBody(upTo: Self.maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            throw ContractError.tooLarge("request body is larger than \(Self.maxBodyBytes) bytes")
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw ContractError.tooLarge("request body is larger than \(Self.maxBodyBytes) bytes")
         }
     }
 }

@@ -110,12 +110,12 @@ public final class MemoryPluginClient: Sendable {
     /// an item's error never fails its neighbours.
     public func batch(_ items: [BatchItem]) async throws(MemoryPluginClientError) -> [BatchItemResult] {
         var results = [BatchItemResult?](repeating: nil, count: items.count)
-        var sent: [EncodableBatchItem] = []
+        var sent: [(namespace: String?, write: MemoryWrite)] = []
         var sentIndex: [Int] = []
         for (index, item) in items.enumerated() {
             switch item.write {
             case .success(let write):
-                sent.append(EncodableBatchItem(namespace: item.namespace, write: write))
+                sent.append((item.namespace, write))
                 sentIndex.append(index)
             case .failure(let error):
                 results[index] = BatchItemResult(index: index, id: nil, status: .error, error: error)
@@ -123,8 +123,11 @@ public final class MemoryPluginClient: Sendable {
         }
         if !sent.isEmpty {
             let replayable = sent.allSatisfy { $0.write.id != nil }
-            let response: BatchResponse = try await call(
-                .POST, "/v1/memories/batch", route: "POST /v1/memories/batch", body: EncodableBatchRequest(items: sent), replayable: replayable)
+            let route = "POST /v1/memories/batch"
+            guard let body = BatchWire.request(sent) else {
+                throw .rejected(.badRequest("the request body for \(route) cannot be encoded as JSON (a non-finite number?)"))
+            }
+            let response: BatchResponse = try await call(.POST, "/v1/memories/batch", route: route, bodyBuffer: ByteBuffer(bytes: body), replayable: replayable)
             for var result in response.results {
                 guard sentIndex.indices.contains(result.index) else {
                     throw .protocolViolation("POST /v1/memories/batch answered a result for item \(result.index) of \(sent.count)")
@@ -168,7 +171,12 @@ public final class MemoryPluginClient: Sendable {
                 throw .rejected(.badRequest("the request body for \(route) cannot be encoded as JSON (a non-finite number?)"))
             }
         }
+        return try await call(method, path, route: route, bodyBuffer: bodyBuffer, replayable: replayable)
+    }
 
+    private func call<Response: Decodable>(
+        _ method: HTTPMethod, _ path: String, route: String, bodyBuffer: ByteBuffer?, replayable: Bool
+    ) async throws(MemoryPluginClientError) -> Response {
         let permit: CircuitBreaker.Permit
         switch breaker.permit() {
         case .success(let granted): permit = granted

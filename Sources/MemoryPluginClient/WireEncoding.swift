@@ -26,24 +26,6 @@ struct EncodableNamespacePatch: Encodable {
     }
 }
 
-/// One batch item on the wire: the write's fields plus `namespace`, flat.
-struct EncodableBatchItem: Encodable {
-    let namespace: String?
-    let write: MemoryWrite
-
-    enum CodingKeys: String, CodingKey { case namespace }
-
-    func encode(to encoder: any Encoder) throws {
-        try write.encode(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encodeIfPresent(namespace, forKey: .namespace)
-    }
-}
-
-struct EncodableBatchRequest: Encodable {
-    let items: [EncodableBatchItem]
-}
-
 /// Percent-encoding for the two places caller text enters a URL.
 enum URLEncoding {
     /// A path segment: unreserved characters and `:` (valid namespaces need nothing

@@ -188,11 +188,19 @@ public struct PostgresVector: PostgresEncodable, PostgresDecodable, Hashable {
 
 /// Arrays (`text[]`, `float8[]`, ...) in PostgreSQL's array literal syntax.
 extension Array: PostgresEncodable where Element: PostgresEncodable {
+    /// Written into one string (the batch route sends thousand-element arrays).
     public var postgresText: String? {
-        "{" + map { element in
-            guard let text = element.postgresText else { return "NULL" }
-            return PostgresArrayText.quote(text)
-        }.joined(separator: ",") + "}"
+        var out = "{"
+        for (position, element) in enumerated() {
+            if position > 0 { out.append(",") }
+            if let text = element.postgresText {
+                PostgresArrayText.appendQuoted(text, to: &out)
+            } else {
+                out.append("NULL")
+            }
+        }
+        out.append("}")
+        return out
     }
 }
 
@@ -227,12 +235,27 @@ enum PostgresFloatText {
 /// One-dimensional array literals: `{a,"b c",NULL,"q\"uote"}`.
 enum PostgresArrayText {
     static func quote(_ text: String) -> String {
-        var out = "\""
-        for char in text {
-            if char == "\"" || char == "\\" { out.append("\\") }
-            out.append(char)
+        var out = ""
+        appendQuoted(text, to: &out)
+        return out
+    }
+
+    /// `"` and `\` are ASCII, so they never occur inside a multi-byte character and the
+    /// text can be scanned byte by byte.
+    static func appendQuoted(_ text: String, to out: inout String) {
+        out.append("\"")
+        if text.utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(text.utf8.count + 8)
+            for byte in text.utf8 {
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { bytes.append(UInt8(ascii: "\\")) }
+                bytes.append(byte)
+            }
+            out.append(String(decoding: bytes, as: UTF8.self))
+        } else {
+            out.append(text)
         }
-        return out + "\""
+        out.append("\"")
     }
 
     static func parse(_ text: String) throws(PostgresError) -> [String?] {

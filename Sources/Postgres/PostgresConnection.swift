@@ -116,7 +116,7 @@ public final class PostgresConnection: @unchecked Sendable {
         let handle = try liveHandle()
         try begin()
         defer { end() }
-        guard try sendQuery(handle, sql, parameters) else {
+        guard try sendQuery(handle, sql, Self.texts(parameters)) else {
             throw connectionError(handle, fallback: "could not send the query")
         }
         return try collectSingleResult(handle)
@@ -131,9 +131,10 @@ public final class PostgresConnection: @unchecked Sendable {
         let handle = try liveHandle()
         try begin()
         defer { end() }
-        if let problem = Self.parameterProblem(parameters) { throw problem }
+        let texts = Self.texts(parameters)
+        if let problem = Self.parameterProblem(texts) { throw problem }
         let name = try preparedName(handle, sql, parameterCount: parameters.count)
-        guard sendPrepared(handle, name, parameters) else { throw connectionError(handle, fallback: "could not send the query") }
+        guard sendPrepared(handle, name, texts) else { throw connectionError(handle, fallback: "could not send the query") }
         return try collectSingleResult(handle)
     }
 
@@ -150,9 +151,8 @@ public final class PostgresConnection: @unchecked Sendable {
         return name
     }
 
-    private func sendPrepared(_ handle: OpaquePointer, _ name: String, _ parameters: [any PostgresEncodable]) -> Bool {
-        let texts = parameters.map { $0.postgresText }
-        return withOptionalCStringArray(texts) { values in
+    private func sendPrepared(_ handle: OpaquePointer, _ name: String, _ texts: [String?]) -> Bool {
+        withCStrings(texts) { values in
             PQsendQueryPrepared(handle, name, Int32(texts.count), values, nil, nil, 0) == 1
         }
     }
@@ -229,9 +229,14 @@ public final class PostgresConnection: @unchecked Sendable {
         // A statement that cannot be sent (a NUL in a parameter) fails alone, before anything is sent.
         var outcomes = [Result<PostgresResult, PostgresError>?](repeating: nil, count: statements.count)
         var toSend: [Int] = []
+        // Each parameter's text is made once: a batch statement's arrays run to a megabyte.
+        var texts: [[String?]] = []
+        texts.reserveCapacity(statements.count)
         for (index, statement) in statements.enumerated() {
-            if let problem = Self.parameterProblem(statement.parameters) {
+            texts.append(Self.texts(statement.parameters))
+            if let problem = Self.parameterProblem(texts[index]) {
                 outcomes[index] = .failure(problem)
+                texts[index] = []
             } else {
                 toSend.append(index)
             }
@@ -242,12 +247,15 @@ public final class PostgresConnection: @unchecked Sendable {
         while completed < toSend.count {
             // Keep a bounded number of statements in flight.
             while sent < toSend.count, sent - completed < 512 {
-                let statement = statements[toSend[sent]]
+                let index = toSend[sent]
+                let statement = statements[index]
                 let queued = if let name = names[statement.sql] {
-                    sendPrepared(handle, name, statement.parameters)
+                    sendPrepared(handle, name, texts[index])
                 } else {
-                    try sendQuery(handle, statement.sql, statement.parameters)
+                    try sendQuery(handle, statement.sql, texts[index])
                 }
+                // Sent: libpq holds its own copy now.
+                texts[index] = []
                 guard queued, PQpipelineSync(handle) == 1 else {
                     throw connectionError(handle, fallback: "could not send a pipelined query")
                 }
@@ -312,18 +320,21 @@ public final class PostgresConnection: @unchecked Sendable {
 
     private var wasCancelled: Bool { cancelState.withLock { $0.cancelRequested } }
 
-    private func sendQuery(_ handle: OpaquePointer, _ sql: String, _ parameters: [any PostgresEncodable]) throws(PostgresError) -> Bool {
-        if let problem = Self.parameterProblem(parameters) { throw problem }
-        let texts = parameters.map { $0.postgresText }
-        return withOptionalCStringArray(texts) { values in
+    private func sendQuery(_ handle: OpaquePointer, _ sql: String, _ texts: [String?]) throws(PostgresError) -> Bool {
+        if let problem = Self.parameterProblem(texts) { throw problem }
+        return withCStrings(texts) { values in
             PQsendQueryParams(handle, sql, Int32(texts.count), nil, values, nil, nil, 0) == 1
         }
     }
 
+    static func texts(_ parameters: [any PostgresEncodable]) -> [String?] {
+        parameters.map { $0.postgresText }
+    }
+
     /// libpq takes C strings: a NUL would silently cut a value short. PostgreSQL text cannot
     /// hold NUL anyway, so such a value is refused instead of storing something else.
-    static func parameterProblem(_ parameters: [any PostgresEncodable]) -> PostgresError? {
-        for (position, parameter) in parameters.enumerated() where parameter.postgresText?.utf8.contains(0) == true {
+    static func parameterProblem(_ texts: [String?]) -> PostgresError? {
+        for (position, text) in texts.enumerated() where text?.utf8.contains(0) == true {
             return PostgresError(kind: .usage, sqlState: .untranslatableCharacter, message: "parameter $\(position + 1) contains a NUL byte")
         }
         return nil
@@ -385,8 +396,22 @@ private func withCStringArray<R>(_ strings: [String], _ body: ([UnsafePointer<CC
     return body(pointers.map { UnsafePointer($0) })
 }
 
-private func withOptionalCStringArray<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
-    let pointers: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0) } ?? nil }
-    defer { for pointer in pointers { free(pointer) } }
-    return body(pointers.map { UnsafePointer($0) })
+/// The strings as C strings for one call, without copying them: a native String is
+/// stored NUL-terminated, so `withCString` lends its own bytes (a batch statement's
+/// parameters are a megabyte that strdup would have copied).
+private func withCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    var pointers: [UnsafePointer<CChar>?] = []
+    pointers.reserveCapacity(strings.count)
+    func lend(from index: Int) -> R {
+        guard index < strings.count else { return body(pointers) }
+        guard let string = strings[index] else {
+            pointers.append(nil)
+            return lend(from: index + 1)
+        }
+        return string.withCString { pointer in
+            pointers.append(pointer)
+            return lend(from: index + 1)
+        }
+    }
+    return lend(from: 0)
 }

@@ -1,6 +1,6 @@
 import Foundation
 import MemoryContract
-import MemoryPlugin
+@testable import MemoryPlugin
 import Migrations
 import Postgres
 import TestSupport
@@ -67,6 +67,118 @@ struct BatchTests {
             let single = try await store.commit("workspace:w", entry("{\"step\": 2}", version: 4).write.get())
             #expect(single.version == 4)
         }
+    }
+}
+
+extension BatchTests {
+    /// The batch's facts and kv imports run as set statements; every case the per-item
+    /// statements tell apart must come out the same.
+    @Test func setStatementsReportEveryOutcomeAsOneByOneWritesWould() async throws {
+        try await withStore { store, pool in
+            let then = Timestamp(rfc3339: "2021-05-06T07:08:09.123456Z")!
+            let later = Timestamp(rfc3339: "2021-05-06T07:08:10.000001Z")!
+            let kept = "10000000-0000-4000-8000-000000000001", edited = "10000000-0000-4000-8000-000000000002"
+            let elsewhere = "10000000-0000-4000-8000-000000000003", twice = "10000000-0000-4000-8000-000000000004"
+            let fresh = "10000000-0000-4000-8000-000000000005", retimed = "10000000-0000-4000-8000-000000000006"
+            _ = try await store.batch([
+                BatchItem(namespace: "workspace:a", write: fact("kept", id: kept, createdAt: then)),
+                BatchItem(namespace: "workspace:a", write: fact("before", id: edited, createdAt: then)),
+                BatchItem(namespace: "workspace:b", write: fact("lives in b", id: elsewhere, createdAt: then)),
+                BatchItem(namespace: "workspace:a", write: fact("time", id: retimed, createdAt: then)),
+            ], limits: limits)
+            let live = try await store.commit("workspace:kv", MemoryWrite(content: "{}", kind: .kv, source: .agent, key: "live"))
+            _ = try await store.upsertNamespace("workspace:gone", NamespaceUpsert(kind: .workspace))
+            _ = try await store.patchNamespace("workspace:gone", NamespacePatch(expiresAt: .value(seconds(-1))))
+            func entry(_ key: String, _ version: Int64, _ namespace: String = "workspace:kv") -> BatchItem {
+                BatchItem(namespace: namespace, write: MemoryWrite(content: "{\"v\": \(version)}", kind: .kv, source: .agent, createdAt: then, key: key, version: version))
+            }
+            _ = try await store.batch([entry("newer", 7)], limits: limits)
+
+            let results = try await store.batch([
+                BatchItem(namespace: "workspace:a", write: fact("kept", id: kept, createdAt: then)),
+                BatchItem(namespace: "workspace:a", write: fact("after", id: edited, createdAt: then)),
+                BatchItem(namespace: "workspace:a", write: fact("moved?", id: elsewhere, createdAt: then)),
+                BatchItem(namespace: "workspace:gone", write: fact("too late", createdAt: then)),
+                BatchItem(namespace: "workspace:kv", write: fact("a kv entry's id", id: live.id, createdAt: then)),
+                BatchItem(namespace: "workspace:new", write: fact("no id, no time")),
+                BatchItem(namespace: "workspace:a", write: fact("one", id: twice, createdAt: then)),
+                BatchItem(namespace: "workspace:a", write: fact("two", id: twice, createdAt: then)),
+                BatchItem(namespace: "workspace:a", write: fact("new", id: fresh, createdAt: then)),
+                BatchItem(namespace: "workspace:a", write: fact("time", id: retimed, createdAt: later)),
+                entry("imported", 2),
+                entry("live", 5),
+                entry("newer", 3),
+                entry("newer", 7, "workspace:gone"),
+            ], limits: limits)
+            #expect(results.map(\.status) == [
+                .unchanged, .updated, .error, .error, .error, .created, .created, .updated, .created, .updated,
+                .created, .updated, .error, .error,
+            ], "\(results)")
+            #expect(results[0].id == kept && results[8].id == fresh)
+            #expect(results[2].error?.status == 409 && results[2].id == elsewhere)
+            #expect(results[3].error?.status == 404 && results[3].error?.message == "namespace workspace:gone has expired")
+            #expect(results[4].error?.status == 409)
+            #expect(results[5].id.map { (try? Validate.memoryID($0)) != nil } == true)
+            #expect(results[10].version == 2 && results[11].version == 5 && results[11].id == live.id)
+            #expect(results[12].error?.status == 409 && results[12].error?.details?["current_version"] == .number(7))
+            #expect(results[13].error?.status == 404)
+
+            let stored = try await pool.query("""
+                SELECT id::text, namespace, content, created_at FROM memory_plugin.memory_records WHERE id = ANY($1::uuid[]) ORDER BY id
+                """, [[edited, elsewhere, twice, retimed]])
+            #expect(try stored.rows.map { try $0.decode(String.self, at: 2) } == ["after", "lives in b", "two", "time"])
+            #expect(try stored.rows[1].decode(String.self, at: 1) == "workspace:b")
+            #expect(try stored.rows[3].decode(Timestamp.self, at: 3) == later)
+            #expect(try await pool.query("SELECT kind FROM memory_plugin.memory_namespaces WHERE name = 'workspace:new'")[0].decode(String.self, at: 0) == "workspace")
+        }
+    }
+
+    /// A value the database refuses fails the whole set statement; the batch then runs
+    /// item by item, so only that item fails.
+    @Test func anItemTheDatabaseRefusesFailsAloneInsideASetStatement() async throws {
+        try await withStore { store, pool in
+            let then = Timestamp(rfc3339: "2021-05-06T07:08:09.123456Z")!
+            var refused = fact("propagation jsonb cannot hold", createdAt: then)
+            refused.propagation = ["note": .string("a \u{0} inside")]
+            var refusedImport = MemoryWrite(content: "{}", kind: .kv, source: .agent, createdAt: then, key: "k", version: 1)
+            refusedImport.propagation = ["note": .string("\u{0}")]
+            let results = try await store.batch([
+                BatchItem(namespace: "workspace:a", write: fact("fine", createdAt: then)),
+                BatchItem(namespace: "workspace:a", write: refused),
+                BatchItem(namespace: "workspace:a", write: fact("also fine", createdAt: then)),
+                BatchItem(namespace: "workspace:a", write: refusedImport),
+                BatchItem(namespace: "workspace:a", write: MemoryWrite(content: "{}", kind: .kv, source: .agent, createdAt: then, key: "ok", version: 1)),
+            ], limits: limits)
+            #expect(results.map(\.status) == [.created, .error, .created, .error, .created], "\(results)")
+            #expect(results[1].error?.status == 400 && results[3].error?.status == 400)
+            #expect(try await pool.query("SELECT count(*) FROM memory_plugin.memory_records")[0].decode(Int.self, at: 0) == 3)
+        }
+    }
+
+    @Test func thePlanSendsRepeatedIdsAndKeysAndWritesWithoutTimesOneByOne() {
+        let then = Timestamp(rfc3339: "2021-05-06T07:08:09Z")!
+        let id = "20000000-0000-4000-8000-000000000001"
+        func kv(_ key: String, version: Int64?, createdAt: Timestamp? = then) -> MemoryWrite {
+            MemoryWrite(content: "{}", kind: .kv, source: .agent, createdAt: createdAt, key: key, version: version)
+        }
+        let writes: [(String, MemoryWrite)] = [
+            ("workspace:a", fact("no id, no time")),
+            ("workspace:a", fact("id and time", id: "20000000-0000-4000-8000-000000000002", createdAt: then)),
+            ("workspace:a", fact("id, no time", id: "20000000-0000-4000-8000-000000000003")),
+            ("workspace:a", fact("first", id: id, createdAt: then)),
+            ("workspace:a", fact("second", id: id.uppercased(), createdAt: then)),
+            ("workspace:a", kv("once", version: 1)),
+            ("workspace:a", kv("twice", version: 1)),
+            ("workspace:a", kv("twice", version: 2)),
+            ("workspace:b", kv("twice", version: 1)),
+            ("workspace:a", kv("live", version: nil)),
+            ("workspace:a", kv("untimed", version: 1, createdAt: nil)),
+        ]
+        let plan = BatchPlan(writes.enumerated().map { PlannedWrite(index: $0.offset, namespace: $0.element.0, write: $0.element.1) })
+        #expect(plan.facts.map(\.index) == [0, 1])
+        #expect(plan.pipelined.map(\.index) == [2, 3, 4])
+        #expect(plan.imports.map(\.index) == [5, 8])
+        #expect(plan.keyed.map(\.index) == [6, 7, 9, 10])
     }
 }
 

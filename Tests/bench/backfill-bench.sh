@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Backfill throughput: a legacy tenant of ROWS memories and KV_ROWS K/V entries in a fresh
 # database on the test PostgreSQL, a plugin on loopback, then `backfill --apply` at
-# --batch-size BATCH, timed end to end. Prints one line per run.
+# --batch-size BATCH, timed end to end. Prints one line per run. Before each run it takes
+# the single-row INSERT ceiling (`bench pg-limit` at concurrency 8, 10 s) on the same
+# server, so the two figures come from the same minutes of a shared machine.
 #   usage: Tests/bench/backfill-bench.sh BINARY [ROWS] [KV_ROWS] [BATCH...]
 #   e.g.   Tests/bench/backfill-bench.sh .build/release/molecule-tenant 100000 5000 1000 1
 # Needs DATABASE_URL of a server where it may create databases (Tests/services.sh prints one).
+# BENCH_PORT: the plugin's port (default: a free one). PG_LIMIT=0 skips the ceiling.
 set -euo pipefail
-binary=$(realpath "$1"); rows=${2:-100000}; kv_rows=${3:-5000}; shift $(( $# >= 3 ? 3 : $# ))
+binary=$(realpath -s "$1"); rows=${2:-100000}; kv_rows=${3:-5000}; shift $(( $# >= 3 ? 3 : $# ))
 batches=("${@:-1000}")
 admin=${DATABASE_URL:?export DATABASE_URL (Tests/services.sh start prints it)}
 base=${admin%/*}
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=${BENCH_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 for batch in "${batches[@]}"; do
     db="mt_backfill_bench_$$_${batch}"
     psql -q "$admin" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
@@ -39,6 +42,13 @@ SELECT w.id, 'key-' || i, jsonb_build_object('step', i, 'owner', 'agent'), 1 + i
 FROM generate_series(1, $kv_rows) i JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM workspaces) w ON w.n = i % 100;
 ANALYZE;
 SQL
+    ceiling=""
+    if [ "${PG_LIMIT:-1}" != 0 ]; then
+        # In a database of its own: its rows must not enlarge the plugin's table.
+        psql -q "$admin" -c "DROP DATABASE IF EXISTS ${db}_ceiling" -c "CREATE DATABASE ${db}_ceiling"
+        ceiling=$("$binary" bench pg-limit --dsn "$base/${db}_ceiling" --concurrency 8 --seconds 10 | python3 -c 'import json, sys; print(json.load(sys.stdin)["rows_per_sec"])')
+        psql -q "$admin" -c "DROP DATABASE IF EXISTS ${db}_ceiling WITH (FORCE)"
+    fi
     MEMORY_PLUGIN_DATABASE_URL="$url" MEMORY_PLUGIN_LISTEN_ADDR="127.0.0.1:$port" LOG_LEVEL=warn \
         "$binary" memory-plugin --config /dev/null & plugin=$!
     for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/v1/health" >/dev/null && break; sleep 0.1; done
@@ -53,11 +63,14 @@ SQL
     again_end=$(date +%s.%N)
     kill -TERM $plugin; wait $plugin || true
     total=$((rows + kv_rows))
-    python3 - "$batch" "$total" "$start" "$end" "$again_start" "$again_end" "$rss" "$(cat /tmp/backfill-bench.$$)" "$(cat /tmp/backfill-bench-again.$$)" <<'PY'
+    python3 - "$batch" "$total" "$start" "$end" "$again_start" "$again_end" "$rss" "$(cat /tmp/backfill-bench.$$)" "$(cat /tmp/backfill-bench-again.$$)" "$ceiling" <<'PY'
 import sys
-batch, total, start, end, again_start, again_end, rss, line, again = sys.argv[1:]
+batch, total, start, end, again_start, again_end, rss, line, again, ceiling = sys.argv[1:]
 seconds = float(end) - float(start); again_seconds = float(again_end) - float(again_start)
-print(f"batch-size {batch}: {total} rows in {seconds:.2f} s = {int(total) / seconds:.0f} rows/s; re-run {again_seconds:.2f} s = {int(total) / again_seconds:.0f} rows/s; plugin peak RSS {int(rss) // 1024} MB")
+rate = int(total) / seconds
+print(f"batch-size {batch}: {total} rows in {seconds:.2f} s = {rate:.0f} rows/s; re-run {again_seconds:.2f} s = {int(total) / again_seconds:.0f} rows/s; plugin peak RSS {int(rss) / 1024:.1f} MB")
+if ceiling:
+    print(f"  pg-limit (concurrency 8) just before: {ceiling} rows/s; first apply = {rate / int(ceiling):.2f}x pg-limit")
 print(f"  first:  {line}\n  re-run: {again}")
 PY
     rm -f /tmp/backfill-bench.$$ /tmp/backfill-bench-again.$$
