@@ -1,5 +1,8 @@
 #include "CMallocTuning.h"
 
+// Any libc header defines __GLIBC__ on glibc.
+#include <stdlib.h>
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 

@@ -7,8 +7,9 @@ import CMallocTuning
 /// one batch's memory ended up held in several arenas. Two arenas, large blocks (a
 /// request body, a statement's parameter text) mmap'd so they return to the system when
 /// freed, and trimming of freed heap tops: docs/benchmarks.md has the figures.
-enum MallocTuning {
-    static func applyForSmallFootprint() {
-        _ = molecule_tune_malloc(2, 64 * 1024, 128 * 1024)
+public enum MallocTuning {
+    /// Call before the process starts threads: the arena limit binds only arenas made after it.
+    public static func applyForSmallFootprint() {
+        _ = molecule_tune_malloc(1, 64 * 1024, 128 * 1024)
     }
 }

@@ -39,7 +39,6 @@ public struct PluginConfiguration: Sendable {
 public enum MemoryPluginServer {
     /// Runs the plugin alone, with its own signal handling (the `memory-plugin` command).
     public static func run(_ configuration: PluginConfiguration, logger: Logger) async throws {
-        MallocTuning.applyForSmallFootprint()
         let service = try await makeService(configuration, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: service)],

@@ -31,8 +31,8 @@ extension MemoryStore {
         try await mapped {
             try await pool.withConnection { session in
                 var sets: [(items: [PlannedWrite], statement: PostgresConnection.Statement, versions: Bool)] = []
-                if !plan.facts.isEmpty { sets.append((plan.facts, factSetStatement(plan.facts), false)) }
-                if !plan.imports.isEmpty { sets.append((plan.imports, keyValueImportSetStatement(plan.imports), true)) }
+                for chunk in Self.setChunks(plan.facts) { sets.append((chunk, factSetStatement(chunk), false)) }
+                for chunk in Self.setChunks(plan.imports) { sets.append((chunk, keyValueImportSetStatement(chunk), true)) }
                 let setResults = try await session.pipeline(sets.map(\.statement))
                 for (set, outcome) in zip(sets, setResults) {
                     switch outcome {
@@ -76,6 +76,15 @@ extension MemoryStore {
         let written = results.map { $0! }
         statistics.noteBulkWrite(rows: written.count { $0.status == .created || $0.status == .updated })
         return written
+    }
+
+    /// Rows per set statement. libpq keeps its send buffer at the size of the largest
+    /// message a connection ever sent, and the plugin should stay small: 500 rows keep it
+    /// near 256 KiB per connection, at one more statement per 1000-item batch.
+    static let setStatementRows = 500
+
+    static func setChunks(_ items: [PlannedWrite]) -> [[PlannedWrite]] {
+        stride(from: 0, to: items.count, by: setStatementRows).map { Array(items[$0..<min($0 + setStatementRows, items.count)]) }
     }
 
     private func result(

@@ -226,53 +226,49 @@ public final class PostgresConnection: @unchecked Sendable {
             // A pipeline left half-read cannot be reused; closing makes the pool replace it.
             if PQexitPipelineMode(handle) != 1 { close() }
         }
-        // A statement that cannot be sent (a NUL in a parameter) fails alone, before anything is sent.
         var outcomes = [Result<PostgresResult, PostgresError>?](repeating: nil, count: statements.count)
-        var toSend: [Int] = []
-        // Each parameter's text is made once: a batch statement's arrays run to a megabyte.
-        var texts: [[String?]] = []
-        texts.reserveCapacity(statements.count)
-        for (index, statement) in statements.enumerated() {
-            texts.append(Self.texts(statement.parameters))
-            if let problem = Self.parameterProblem(texts[index]) {
-                outcomes[index] = .failure(problem)
-                texts[index] = []
-            } else {
-                toSend.append(index)
-            }
-        }
-        var sent = 0
+        // Indices of the statements sent, in order; a statement that cannot be sent (a
+        // NUL in a parameter) fails alone and is skipped.
+        var sentIndices: [Int] = []
+        var next = 0
         var completed = 0
         var current: Result<PostgresResult, PostgresError>?
-        while completed < toSend.count {
+        while completed < sentIndices.count || next < statements.count {
             // Keep a bounded number of statements in flight.
-            while sent < toSend.count, sent - completed < 512 {
-                let index = toSend[sent]
+            while next < statements.count, sentIndices.count - completed < 512 {
+                let index = next
+                next += 1
                 let statement = statements[index]
-                let queued = if let name = names[statement.sql] {
-                    sendPrepared(handle, name, texts[index])
-                } else {
-                    try sendQuery(handle, statement.sql, texts[index])
+                // Made here, just before libpq copies it: a batch statement's parameters run
+                // to a megabyte, so they are not all made up front.
+                let texts = Self.texts(statement.parameters)
+                if let problem = Self.parameterProblem(texts) {
+                    outcomes[index] = .failure(problem)
+                    continue
                 }
-                // Sent: libpq holds its own copy now.
-                texts[index] = []
+                let queued = if let name = names[statement.sql] {
+                    sendPrepared(handle, name, texts)
+                } else {
+                    try sendQuery(handle, statement.sql, texts)
+                }
                 guard queued, PQpipelineSync(handle) == 1 else {
                     throw connectionError(handle, fallback: "could not send a pipelined query")
                 }
-                sent += 1
+                sentIndices.append(index)
             }
+            if completed == sentIndices.count { continue }
             let flush = PQflush(handle)
             if flush < 0 { throw connectionError(handle, fallback: "could not send a pipelined query") }
             guard PQconsumeInput(handle) == 1 else { throw connectionError(handle, fallback: "connection lost during a pipeline") }
             var progressed = false
-            while completed < toSend.count, PQisBusy(handle) == 0 {
+            while completed < sentIndices.count, PQisBusy(handle) == 0 {
                 progressed = true
                 // nil marks the end of one statement's results; its sync result follows.
                 guard let raw = PQgetResult(handle) else { continue }
                 switch PQresultStatus(raw) {
                 case PGRES_PIPELINE_SYNC:
                     PQclear(raw)
-                    outcomes[toSend[completed]] = current ?? .failure(PostgresError(kind: .usage, message: "statement produced no result"))
+                    outcomes[sentIndices[completed]] = current ?? .failure(PostgresError(kind: .usage, message: "statement produced no result"))
                     completed += 1
                     current = nil
                 case PGRES_PIPELINE_ABORTED:

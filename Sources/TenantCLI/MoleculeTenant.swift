@@ -1,6 +1,7 @@
 import ArgumentParser
 import Backfill
 import BuildInfo
+import MemoryPlugin
 
 #if canImport(Glibc)
 import Glibc
@@ -42,6 +43,14 @@ public struct MoleculeTenant: AsyncParsableCommand {
     )
 
     public init() {}
+
+    /// Process-wide settings that must precede every thread; main calls it first.
+    /// The standalone plugin gets glibc's small-footprint allocator (`MallocTuning`).
+    public static func prepareProcess() {
+        if CommandLine.arguments.dropFirst().first == MemoryPluginCommand.configuration.commandName {
+            MallocTuning.applyForSmallFootprint()
+        }
+    }
 
     /// Entry point: runs the command and maps every failure to one line and the
     /// documented exit code (usage errors are 2, not ArgumentParser's 64).

@@ -1,3 +1,4 @@
 import TenantCLI
 
+MoleculeTenant.prepareProcess()
 await MoleculeTenant.runAndExit()

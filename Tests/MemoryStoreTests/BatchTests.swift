@@ -13,24 +13,24 @@ struct BatchTests {
     @Test func aBatchReportsEachItemAndARerunReportsThemUnchanged() async throws {
         try await withStore { store, pool in
             let then = Timestamp(rfc3339: "2022-01-02T03:04:05.678901Z")!
-            let ids = (0..<300).map { _ in UUID().uuidString.lowercased() }
+            let ids = (0..<1000).map { _ in UUID().uuidString.lowercased() }
             var items = ids.enumerated().map { index, id in
                 BatchItem(namespace: "workspace:w\(index % 3)", write: fact("legacy memory \(index)", id: id, createdAt: then))
             }
             items.append(BatchItem(namespace: "workspace:w0", write: MemoryWrite(content: "  ", kind: .fact, source: .agent)))
             items.append(BatchItem(namespace: "workspace:kv", write: MemoryWrite(content: "{}", kind: .kv, source: .agent, key: "prefs")))
             let first = try await store.batch(items, limits: limits)
-            #expect(first.count == 302)
-            #expect(first[0..<300].allSatisfy { $0.status == .created })
-            #expect(first.map(\.index) == Array(0..<302))
-            #expect(first[300].status == .error && first[300].error?.message == "content is empty")
-            #expect(first[301].status == .created && first[301].version == 1)
+            #expect(first.count == 1002)
+            #expect(first[0..<1000].allSatisfy { $0.status == .created })
+            #expect(first.map(\.index) == Array(0..<1002))
+            #expect(first[1000].status == .error && first[1000].error?.message == "content is empty")
+            #expect(first[1001].status == .created && first[1001].version == 1)
 
-            let again = try await store.batch(Array(items[0..<300]), limits: limits)
+            let again = try await store.batch(Array(items[0..<1000]), limits: limits)
             #expect(again.allSatisfy { $0.status == .unchanged }, "\(again.filter { $0.status != .unchanged }.prefix(3))")
-            #expect(try await pool.query("SELECT count(*) FROM memory_plugin.memory_records WHERE kind = 'fact'")[0].decode(Int.self, at: 0) == 300)
+            #expect(try await pool.query("SELECT count(*) FROM memory_plugin.memory_records WHERE kind = 'fact'")[0].decode(Int.self, at: 0) == 1000)
             let kept = try await pool.query("SELECT count(*) FROM memory_plugin.memory_records WHERE created_at = $1", [then])
-            #expect(try kept[0].decode(Int.self, at: 0) == 300)
+            #expect(try kept[0].decode(Int.self, at: 0) == 1000)
 
             // A changed item is updated; the same id aimed at another namespace fails alone.
             let mixed = try await store.batch([
