@@ -41,7 +41,10 @@ struct PoolTests {
                 try await session.query("SELECT pg_sleep(1.5)")
             }
         }
-        try await Task.sleep(for: .milliseconds(100))
+        // Wait until the holder really holds the only connection (a fixed head start is
+        // not enough when a parallel suite keeps the machine busy).
+        for _ in 0..<500 where pool.statistics.inUse < 1 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(pool.statistics.inUse == 1)
         let started = ContinuousClock.now
         let error = await #expect(throws: PostgresError.self) { try await pool.query("SELECT 1") }
         let waited = ContinuousClock.now - started
