@@ -10,7 +10,6 @@ struct WorkspaceAccess: Sendable {
     /// The placement read with the token, or read now; 404 when the workspace does not exist.
     func placement() async throws -> WorkspaceLineageStore.Placement {
         if let known { return known }
-        guard let placement = try await lineages.placement(of: workspaceID) else { throw APIError.notFound("workspace not found") }
-        return placement
+        return try await lineages.requirePlacement(of: workspaceID)
     }
 }

@@ -26,8 +26,7 @@ struct WorkspaceMemory: Sendable {
 
     /// The workspace's place in its tree; 404 when it does not exist.
     func placement(_ workspaceID: String) async throws -> WorkspaceLineageStore.Placement {
-        guard let placement = try await lineages.placement(of: workspaceID) else { throw APIError.notFound("workspace not found") }
-        return placement
+        try await lineages.requirePlacement(of: workspaceID)
     }
 
     /// Checks content the way the plugin would, before anything is sent.

@@ -49,6 +49,12 @@ struct WorkspaceLineageStore: Sendable {
         return try Self.placement(of: workspaceID, from: result.rows[0], at: 0)
     }
 
+    /// The placement, or 404 when the workspace does not exist or was removed.
+    func requirePlacement(of workspaceID: String) async throws -> Placement {
+        guard let placement = try await placement(of: workspaceID) else { throw APIError.notFound("workspace not found") }
+        return placement
+    }
+
     /// Decodes `placementColumns` starting at column `first`; nil when the chain was empty.
     static func placement(of workspaceID: String, from row: PostgresRow, at first: Int) throws -> Placement? {
         guard let name = try row.decode(String?.self, at: first), let rootID = try row.decode(String?.self, at: first + 3) else { return nil }
