@@ -18,10 +18,13 @@ public struct PluginConfiguration: Sendable {
     public var janitorInterval: Duration
     /// MEMORY_PLUGIN_EMBEDDING_DIMS: the embedding column's dimensions when pgvector is there.
     public var embeddingDimensions: Int
+    /// MEMORY_PLUGIN_STATEMENT_TIMEOUT: the longest one SQL statement may run before the
+    /// request gets 503 `unavailable`; bounds what a stuck lock or a runaway search can hold.
+    public var statementTimeout: Duration
 
     public init(
         databaseURL: String, host: String, port: Int, skipMigrate: Bool, poolSize: Int, janitorInterval: Duration,
-        embeddingDimensions: Int = 1536
+        embeddingDimensions: Int = 1536, statementTimeout: Duration = .seconds(5)
     ) {
         self.databaseURL = databaseURL
         self.host = host
@@ -30,6 +33,7 @@ public struct PluginConfiguration: Sendable {
         self.poolSize = poolSize
         self.janitorInterval = janitorInterval
         self.embeddingDimensions = embeddingDimensions
+        self.statementTimeout = statementTimeout
     }
 }
 
@@ -52,7 +56,7 @@ public enum MemoryPluginServer {
     /// with the server under one ServiceGroup. Throws only for errors a retry cannot fix.
     public static func makeService(_ configuration: PluginConfiguration, logger: Logger) async throws -> any Service {
         let pool = PostgresPool(.init(conninfo: configuration.databaseURL, maxConnections: configuration.poolSize,
-                                      acquireTimeout: .seconds(2), statementTimeout: .seconds(5),
+                                      acquireTimeout: .seconds(2), statementTimeout: configuration.statementTimeout,
                                       // pgvector 0.8: keep scanning the HNSW index until enough rows pass
                                       // the namespace filter, in exact distance order.
                                       sessionSettings: ["hnsw.iterative_scan": "strict_order"]), logger: logger)

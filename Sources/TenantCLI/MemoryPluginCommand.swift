@@ -11,7 +11,9 @@ struct MemoryPluginCommand: AsyncParsableCommand {
             Stores memories in PostgreSQL schema memory_plugin (MEMORY_PLUGIN_DATABASE_URL, \
             default DATABASE_URL). Applies its migrations at boot unless \
             MEMORY_PLUGIN_SKIP_MIGRATE=1, waits for the database instead of dying, and drains \
-            on SIGTERM. Pool size: MEMORY_PLUGIN_DB_POOL (default 2 x cores + 2).
+            on SIGTERM. Pool size: MEMORY_PLUGIN_DB_POOL (default 2 x cores + 2). A statement \
+            running longer than MEMORY_PLUGIN_STATEMENT_TIMEOUT (default 5s) is cancelled and its \
+            request answered 503.
 
             Example:
               MEMORY_PLUGIN_DATABASE_URL=postgres:///molecule molecule-tenant memory-plugin
@@ -38,8 +40,19 @@ struct MemoryPluginCommand: AsyncParsableCommand {
             skipMigrate: try environment.bool("MEMORY_PLUGIN_SKIP_MIGRATE") ?? false,
             poolSize: poolSize,
             janitorInterval: try environment.duration("MEMORY_PLUGIN_JANITOR_INTERVAL") ?? .seconds(60),
-            embeddingDimensions: try environment.int("MEMORY_PLUGIN_EMBEDDING_DIMS") ?? 1536
+            embeddingDimensions: try environment.int("MEMORY_PLUGIN_EMBEDDING_DIMS") ?? 1536,
+            statementTimeout: try statementTimeout(environment)
         )
+    }
+}
+
+extension MemoryPluginCommand {
+    static func statementTimeout(_ environment: TenantEnvironment) throws -> Duration {
+        guard let timeout = try environment.duration("MEMORY_PLUGIN_STATEMENT_TIMEOUT") else { return .seconds(5) }
+        guard timeout >= .milliseconds(100), timeout <= .seconds(3600) else {
+            throw CLIFailure("MEMORY_PLUGIN_STATEMENT_TIMEOUT must be between 100ms and 1h")
+        }
+        return timeout
     }
 }
 

@@ -42,4 +42,18 @@ struct CommandLineTests {
         #expect(outcome.status == 1)
         #expect(outcome.stderr.hasPrefix("molecule-tenant: config file /etc/hostname line 1:"))
     }
+
+    @Test func anOutOfRangePluginSettingIsOneLineNamingItAndExitsOne() throws {
+        for (value, message) in [
+            ("soon", "MEMORY_PLUGIN_STATEMENT_TIMEOUT"),
+            ("10ms", "MEMORY_PLUGIN_STATEMENT_TIMEOUT must be between 100ms and 1h"),
+        ] {
+            let outcome = try MoleculeTenantBinary.run(["memory-plugin", "--config", "/dev/null"], environment: [
+                "DATABASE_URL": "postgres://127.0.0.1:1/none", "MEMORY_PLUGIN_STATEMENT_TIMEOUT": value,
+            ])
+            #expect(outcome.status == 1)
+            #expect(outcome.stderr.split(separator: "\n").count == 1, "\(outcome.stderr)")
+            #expect(outcome.stderr.contains(message), "\(outcome.stderr)")
+        }
+    }
 }

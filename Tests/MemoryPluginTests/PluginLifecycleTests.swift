@@ -1,7 +1,6 @@
 import Foundation
 import MemoryContract
 import Postgres
-import Synchronization
 import TestSupport
 import Testing
 
@@ -109,50 +108,46 @@ struct PluginLifecycleTests {
     @Test func sigtermLetsTheRequestInFlightFinishThenExitsCleanly() async throws {
         let database = try await TestPostgres.createDatabase("plugin")
         defer { database.drop() }
-        let plugin = try await RunningPlugin(databaseURL: database.url)
+        // A statement timeout far above the plugin's 5 s default, so a machine slowed by the
+        // rest of the suite cannot turn "blocked on the lock" into "cancelled".
+        let plugin = try await RunningPlugin(databaseURL: database.url, extra: ["MEMORY_PLUGIN_STATEMENT_TIMEOUT": "90s"])
         #expect(try plugin.send("POST", "/v1/namespaces/workspace:drain/memories", #"{"content":"first","kind":"fact","source":"agent"}"#).status == 201)
 
-        // Hold the table so the next commit is still running when SIGTERM arrives.
-        let pool = database.pool(maxConnections: 1)
-        let locked = Mutex(false)
-        let release = Mutex(false)
-        let holder = Task {
-            try await pool.transaction { session in
-                _ = try await session.query("LOCK TABLE memory_plugin.memory_records IN ACCESS EXCLUSIVE MODE")
-                locked.withLock { $0 = true }
-                // Released by the test once SIGTERM is sent (90 s at most).
-                for _ in 0..<4500 where !release.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
+        // Lock, request, watch, signal and release all run on threads of their own, with
+        // blocking connections: the cooperative pool, which the rest of a parallel suite can
+        // keep busy for seconds, never sits between two steps.
+        let url = database.url
+        let process = plugin.process
+        let choreography = BlockingCall { () throws -> (waiting: Int, signalled: ContinuousClock.Instant, response: TestHTTP.Response) in
+            let holder = try PostgresConnection.connect(url)
+            _ = try holder.simpleQuery("BEGIN; LOCK TABLE memory_plugin.memory_records IN ACCESS EXCLUSIVE MODE")
+            let inFlight = BlockingCall {
+                try plugin.send("POST", "/v1/namespaces/workspace:drain/memories", #"{"content":"in flight","kind":"fact","source":"agent"}"#)
             }
+            // SIGTERM only once the commit itself (not autovacuum or the janitor) waits on the lock.
+            let watcher = try PostgresConnection.connect(url)
+            var waiting = 0
+            let deadline = ContinuousClock.now + .seconds(60)
+            while waiting == 0, ContinuousClock.now < deadline {
+                Thread.sleep(forTimeInterval: 0.025)
+                waiting = try watcher.query(
+                    """
+                    SELECT count(*)::int FROM pg_stat_activity
+                    WHERE datname = current_database() AND wait_event_type = 'Lock' AND backend_type = 'client backend'
+                      AND query LIKE '%INSERT INTO memory_plugin.memory_records%'
+                    """
+                )[0].decode(Int.self, at: 0)
+            }
+            watcher.close()
+            let signalled = ContinuousClock.now
+            process.signal(SIGTERM)
+            Thread.sleep(forTimeInterval: 0.3)
+            _ = try holder.simpleQuery("COMMIT")
+            holder.close()
+            return (waiting, signalled, try inFlight.blockingValue())
         }
-        while !locked.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
-        // A thread of its own: the blocking request must not wait for a cooperative thread,
-        // which the rest of a parallel suite can keep busy.
-        let inFlight = BlockingCall {
-            try plugin.send("POST", "/v1/namespaces/workspace:drain/memories", #"{"content":"in flight","kind":"fact","source":"agent"}"#)
-        }
-        // SIGTERM only once the commit itself (not autovacuum or the janitor) waits on the lock.
-        let watcher = database.pool(maxConnections: 1)
-        var waiting = 0
-        for _ in 0..<2400 where waiting == 0 {  // up to a minute on a busy machine
-            try await Task.sleep(for: .milliseconds(25))
-            waiting = try await watcher.query(
-                """
-                SELECT count(*)::int FROM pg_stat_activity
-                WHERE datname = current_database() AND wait_event_type = 'Lock' AND backend_type = 'client backend'
-                  AND query LIKE '%INSERT INTO memory_plugin.memory_records%'
-                """
-            )[0].decode(Int.self, at: 0)
-        }
-        await watcher.shutdown()
+        let (waiting, signalled, response) = try await choreography.value()
         #expect(waiting >= 1, "the commit never reached the lock")
-        let signalled = ContinuousClock.now
-        plugin.process.signal(SIGTERM)
-        try await Task.sleep(for: .milliseconds(300))
-        release.withLock { $0 = true }
-
-        try await holder.value
-        await pool.shutdown()
-        let response = try await inFlight.value()
         #expect(response.status == 201, "the request in flight was cut off: \(response.status) \(response.text)")
         let outcome = plugin.process.wait()
         #expect(outcome.status == 0, "stderr: \(outcome.stderr)")
@@ -175,6 +170,14 @@ final class BlockingCall<T: Sendable>: @unchecked Sendable {
             let result = Result { try body() }
             lock.withLock { outcome = result }
         }.start()
+    }
+
+    /// Waits on the calling thread; for callers that are themselves on a thread of their own.
+    func blockingValue() throws -> T {
+        while true {
+            if let outcome = lock.withLock({ outcome }) { return try outcome.get() }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
     }
 
     func value() async throws -> T {
