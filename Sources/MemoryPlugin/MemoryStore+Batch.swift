@@ -10,7 +10,7 @@ extension MemoryStore {
     /// in one libpq pipeline (each its own implicit transaction), then kv items one by one
     /// through the same path as a single commit. An item equal to what is stored is
     /// reported `unchanged`; a kv import (a write with `version`) too.
-    public func batch(_ items: [BatchItem], limits: ContractLimits) async throws(ContractError) -> [BatchItemResult] {
+    public func batch(_ items: consuming [BatchItem], limits: ContractLimits) async throws(ContractError) -> [BatchItemResult] {
         var results = [BatchItemResult?](repeating: nil, count: items.count)
         var valid: [PlannedWrite] = []
         valid.reserveCapacity(items.count)
@@ -26,11 +26,13 @@ extension MemoryStore {
                 results[index] = BatchItemResult(index: index, id: nil, status: .error, error: error)
             }
         }
+        // Only the valid writes are kept from here on: a batch should be held about once.
+        items = []
         var plan = BatchPlan(valid)
         valid = []
         try await mapped {
             try await pool.withConnection { session in
-                var sets: [(items: [PlannedWrite], statement: PostgresConnection.Statement, versions: Bool)] = []
+                var sets: [(items: ArraySlice<PlannedWrite>, statement: PostgresConnection.Statement, versions: Bool)] = []
                 for chunk in Self.setChunks(plan.facts) { sets.append((chunk, factSetStatement(chunk), false)) }
                 for chunk in Self.setChunks(plan.imports) { sets.append((chunk, keyValueImportSetStatement(chunk), true)) }
                 let setResults = try await session.pipeline(sets.map(\.statement))
@@ -38,7 +40,7 @@ extension MemoryStore {
                     switch outcome {
                     case .success(let rows):
                         for entry in try Self.setOutcomes(rows, count: set.items.count, versions: set.versions) {
-                            let item = set.items[entry.position]
+                            let item = set.items[set.items.startIndex + entry.position]
                             results[item.index] = Self.result(entry, for: item)
                         }
                     case .failure(let error):
@@ -83,8 +85,8 @@ extension MemoryStore {
     /// near 256 KiB per connection, at one more statement per 1000-item batch.
     static let setStatementRows = 500
 
-    static func setChunks(_ items: [PlannedWrite]) -> [[PlannedWrite]] {
-        stride(from: 0, to: items.count, by: setStatementRows).map { Array(items[$0..<min($0 + setStatementRows, items.count)]) }
+    static func setChunks(_ items: [PlannedWrite]) -> [ArraySlice<PlannedWrite>] {
+        stride(from: 0, to: items.count, by: setStatementRows).map { items[$0..<min($0 + setStatementRows, items.count)] }
     }
 
     private func result(

@@ -137,7 +137,7 @@ extension MemoryStore {
         """
 
     /// The fact statement for `items`, with its parameters.
-    func factSetStatement(_ items: [PlannedWrite]) -> PostgresConnection.Statement {
+    func factSetStatement(_ items: ArraySlice<PlannedWrite>) -> PostgresConnection.Statement {
         var positions: [Int] = [], namespaces: [String] = [], ids: [String?] = [], contents: [String] = []
         var kinds: [String] = [], sources: [String] = [], expiries: [Timestamp?] = [], propagations: [String?] = []
         var pins: [Bool] = [], createdAts: [Timestamp?] = [], embeddings: [String?] = []
@@ -145,7 +145,7 @@ extension MemoryStore {
             let write = item.write
             positions.append(position)
             namespaces.append(item.namespace)
-            ids.append(write.id?.lowercased())
+            ids.append(write.id.map(Self.lowercased))
             contents.append(write.content)
             kinds.append(write.kind.rawValue)
             sources.append(write.source.rawValue)
@@ -164,7 +164,7 @@ extension MemoryStore {
     }
 
     /// The kv import statement for `items`, with its parameters.
-    func keyValueImportSetStatement(_ items: [PlannedWrite]) -> PostgresConnection.Statement {
+    func keyValueImportSetStatement(_ items: ArraySlice<PlannedWrite>) -> PostgresConnection.Statement {
         var positions: [Int] = [], namespaces: [String] = [], ids: [String?] = [], keys: [String?] = [], contents: [String] = []
         var sources: [String] = [], expiries: [Timestamp?] = [], propagations: [String?] = [], pins: [Bool] = []
         var createdAts: [Timestamp?] = [], versions: [Int64?] = []
@@ -172,7 +172,7 @@ extension MemoryStore {
             let write = item.write
             positions.append(position)
             namespaces.append(item.namespace)
-            ids.append(write.id?.lowercased())
+            ids.append(write.id.map(Self.lowercased))
             keys.append(write.key)
             contents.append(write.content)
             sources.append(write.source.rawValue)
@@ -188,8 +188,13 @@ extension MemoryStore {
         ], prepared: true)
     }
 
+    /// A UUID in lower case, without a new string when it already is (the usual case).
+    static func lowercased(_ id: String) -> String {
+        id.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") } ? id.lowercased() : id
+    }
+
     /// Each distinct namespace once, sorted, with the kind a commit would give it.
-    private static func namespaceArrays(_ items: [PlannedWrite]) -> ([String], [String]) {
+    private static func namespaceArrays(_ items: ArraySlice<PlannedWrite>) -> ([String], [String]) {
         let names = Set(items.map(\.namespace)).sorted()
         return (names, names.map { NamespaceKind.inferred(from: $0).rawValue })
     }
