@@ -1,19 +1,17 @@
-import Postgres
+import NIOCore
 import Synchronization
 
 /// Lets concurrent single commits share round trips to PostgreSQL. While `maxBatches`
 /// batches are at the database, later commits wait in line; when a batch returns, the
-/// commits that queued meanwhile leave together as the next batch, one libpq pipeline
-/// with a sync point per statement (so each is still its own transaction, and one
-/// failing never touches another). Alone, a commit runs at once as a plain statement.
-/// What it saves is per-statement overhead: a thread hand-off, a network round trip and
-/// the socket reads and writes on both sides, which at concurrency 8 cost more than the
-/// inserts themselves.
-final class CommitCoalescer: Sendable {
-    typealias Outcome = Result<PostgresResult, PostgresError>
-
+/// commits that queued meanwhile leave together as the next batch, handed to `execute`
+/// as one list (which turns it into as few statements as it can; see
+/// `MemoryStore.executeCommits`). Alone, a commit runs at once.
+/// What it saves is per-statement overhead: a thread hand-off, a network round trip, the
+/// socket reads and writes on both sides, and PostgreSQL's per-statement and
+/// per-transaction work, which at concurrency 8 cost more than the inserts themselves.
+final class CommitCoalescer<Job: Sendable, Outcome: Sendable>: Sendable {
     private struct Waiting {
-        let statement: PostgresConnection.Statement
+        let job: Job
         let continuation: CheckedContinuation<Turn, Never>
     }
 
@@ -29,50 +27,57 @@ final class CommitCoalescer: Sendable {
         var queue: [Waiting] = []
     }
 
-    private let pool: PostgresPool
     private let maxBatches: Int
     private let maxBatchSize: Int
+    private let execute: @Sendable ([Job]) async -> [Outcome]
     private let state = Mutex(State())
 
-    init(pool: PostgresPool, maxBatches: Int = max(2, System.coreCount), maxBatchSize: Int = 64) {
-        self.pool = pool
+    /// `execute` returns one outcome per job, in order.
+    init(maxBatches: Int = max(2, System.coreCount), maxBatchSize: Int = 64, execute: @escaping @Sendable ([Job]) async -> [Outcome]) {
         self.maxBatches = max(1, maxBatches)
         self.maxBatchSize = max(1, maxBatchSize)
+        self.execute = execute
     }
 
-    /// Runs one prepared statement, alone or in a batch with others.
-    func run(_ statement: PostgresConnection.Statement) async -> Outcome {
+    /// Runs one job, alone or in a batch with others.
+    func run(_ job: Job) async -> Outcome {
         let leads = state.withLock { state in
             guard state.batchesInFlight < maxBatches else { return false }
             state.batchesInFlight += 1
             return true
         }
-        if leads { return await lead(first: statement, others: []) }
+        if leads { return await lead(first: job, others: []) }
         let turn = await withCheckedContinuation { (continuation: CheckedContinuation<Turn, Never>) in
-            let promoted: [Waiting]? = state.withLock { state in
+            let promoted: Bool = state.withLock { state in
                 // A batch may have finished between the check above and now.
                 if state.batchesInFlight < maxBatches {
                     state.batchesInFlight += 1
-                    return []
+                    return true
                 }
-                state.queue.append(Waiting(statement: statement, continuation: continuation))
-                return nil
+                state.queue.append(Waiting(job: job, continuation: continuation))
+                return false
             }
-            if promoted != nil { continuation.resume(returning: .lead([Waiting(statement: statement, continuation: continuation)])) }
+            if promoted { continuation.resume(returning: .lead([Waiting(job: job, continuation: continuation)])) }
         }
         switch turn {
         case .done(let outcome):
             return outcome
         case .lead(let batch):
             // batch[0] is this commit; its continuation has already been used.
-            return await lead(first: batch[0].statement, others: Array(batch.dropFirst()))
+            return await lead(first: batch[0].job, others: Array(batch.dropFirst()))
         }
     }
 
     /// Executes a batch, wakes its other members with their outcomes, and hands the next
     /// batch (if any commits queued meanwhile) to the first of them.
-    private func lead(first: PostgresConnection.Statement, others: [Waiting]) async -> Outcome {
-        let outcomes = await execute([first] + others.map(\.statement))
+    private func lead(first: Job, others: [Waiting]) async -> Outcome {
+        let jobs = [first] + others.map(\.job)
+        let execute = execute
+        // A batch runs in a task of its own: a leader whose client went away must not
+        // cancel the commits of the others in its batch. A commit alone runs in its
+        // caller's task, as any statement would.
+        let outcomes = jobs.count == 1 ? await execute(jobs) : await Task { await execute(jobs) }.value
+        precondition(outcomes.count == jobs.count, "a batch executor must answer every job")
         for (waiting, outcome) in zip(others, outcomes.dropFirst()) { waiting.continuation.resume(returning: .done(outcome)) }
         let next: [Waiting] = state.withLock { state in
             guard !state.queue.isEmpty else {
@@ -85,33 +90,5 @@ final class CommitCoalescer: Sendable {
         }
         if let leader = next.first { leader.continuation.resume(returning: .lead(next)) }
         return outcomes[0]
-    }
-
-    /// Runs in a task of its own: a leader whose client went away must not cancel the
-    /// commits of the others in its batch.
-    private func execute(_ statements: [PostgresConnection.Statement]) async -> [Outcome] {
-        let pool = pool
-        if statements.count == 1 { return [await Self.single(statements[0], pool)] }
-        return await Task {
-            do {
-                return try await pool.pipeline(statements)
-            } catch let error as PostgresError {
-                return Array(repeating: .failure(error), count: statements.count)
-            } catch {
-                let failure = PostgresError(kind: .cancelled, message: "the batch was cancelled")
-                return Array(repeating: .failure(failure), count: statements.count)
-            }
-        }.value
-    }
-
-    /// A commit alone runs in its caller's task, as any statement would.
-    private static func single(_ statement: PostgresConnection.Statement, _ pool: PostgresPool) async -> Outcome {
-        do {
-            return .success(try await pool.withConnection { try await $0.query(prepared: statement.sql, statement.parameters) })
-        } catch let error as PostgresError {
-            return .failure(error)
-        } catch {
-            return .failure(PostgresError(kind: .cancelled, message: "the commit was cancelled"))
-        }
     }
 }

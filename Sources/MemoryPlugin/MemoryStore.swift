@@ -13,22 +13,23 @@ public struct MemoryStore: Sendable {
     public let embeddingDimensions: Int?
     /// The single-commit statement, with or without the embedding column.
     let commitSQL: String
-    /// The short commit statement for a namespace known to exist (see `fastCommitSQL`).
-    let fastCommitSQL: String
     /// The batch route's set-based statement for facts, with or without the embedding column.
     let factSetSQL: String
     /// Refreshes planner statistics after bulk writes (the batch route).
     let statistics: StatisticsRefresh
     let knownNamespaces = KnownNamespaces()
-    let coalescer: CommitCoalescer
+    /// Concurrent single commits share statements and round trips (see `CommitBatches`).
+    let coalescer: CommitCoalescer<CommitBatches.CommitJob, CommitBatches.CommitResult>
+    let batches: CommitBatches
 
     public init(pool: PostgresPool, embeddingDimensions: Int? = nil, statistics: StatisticsRefresh? = nil) {
         self.pool = pool
         self.embeddingDimensions = embeddingDimensions
         self.statistics = statistics ?? StatisticsRefresh(pool: pool)
         self.commitSQL = Self.commitSQL(embedding: embeddingDimensions != nil)
-        self.fastCommitSQL = Self.fastCommitSQL(embedding: embeddingDimensions != nil)
-        self.coalescer = CommitCoalescer(pool: pool)
+        let batches = CommitBatches(pool: pool, embedding: embeddingDimensions != nil)
+        self.batches = batches
+        self.coalescer = CommitCoalescer { await batches.execute($0) }
         self.factSetSQL = Self.factSetSQL(embedding: embeddingDimensions != nil)
     }
 
@@ -104,7 +105,7 @@ public struct MemoryStore: Sendable {
                 return try await pool.withConnection { session in try await commit(namespace, write, session) }
             }
             // Concurrent commits share round trips through the coalescer.
-            return try await commitFact(namespace, write, run: { try await coalescer.run($0).get() }, explain: { id in
+            return try await commitFact(namespace, write, run: { job in try await coalescer.run(job).get() }, explain: { id in
                 try await pool.withConnection { session in try await explainEmptyCommit(namespace, id: id, session) }
             })
         }
@@ -118,7 +119,14 @@ public struct MemoryStore: Sendable {
         if write.kind == .kv {
             return try await commitKeyValue(namespace, NamespaceKind.inferred(from: namespace).rawValue, write, try Self.json(write.propagation), session)
         }
-        return try await commitFact(namespace, write, run: { try await session.query(prepared: $0.sql, $0.parameters) }, explain: { id in
+        let batches = batches
+        return try await commitFact(namespace, write, run: { job in
+            switch job {
+            case .statement(let statement): .rows(try await session.query(prepared: statement.sql, statement.parameters))
+            case .fresh(let fact):
+                .inserted(!(try await session.query(prepared: batches.freshFactSQL, batches.freshFactStatement(fact).parameters).isEmpty))
+            }
+        }, explain: { id in
             try await explainEmptyCommit(namespace, id: id, session)
         })
     }
@@ -127,48 +135,27 @@ public struct MemoryStore: Sendable {
     /// turns "no row came back" into the id or the refusal.
     private func commitFact(
         _ namespace: String, _ write: MemoryWrite,
-        run: (PostgresConnection.Statement) async throws -> PostgresResult, explain: (String?) async throws -> String
+        run: (CommitBatches.CommitJob) async throws -> CommitBatches.CommitOutcome, explain: (String?) async throws -> String
     ) async throws -> MemoryWriteResponse {
         if write.id == nil, knownNamespaces.contains(namespace) {
+            let fact = CommitBatches.FreshFact(namespace, write)
             do {
-                let result = try await run(.init(fastCommitSQL, try fastCommitParameters(namespace, write), prepared: true))
-                if let row = result.first { return MemoryWriteResponse(id: try row.decode(String.self, "id"), namespace: namespace) }
-                // No row: the namespace has expired.
+                if case .inserted(true) = try await run(.fresh(fact)) { return MemoryWriteResponse(id: fact.id, namespace: namespace) }
+                // Nothing written: the namespace has expired.
                 return MemoryWriteResponse(id: try await explain(nil), namespace: namespace)
             } catch let error as PostgresError where error.sqlState == .foreignKeyViolation {
                 // Deleted since we saw it: the full statement below creates it again.
                 knownNamespaces.remove(namespace)
             }
         }
-        let result = try await run(.init(commitSQL, try commitParameters(namespace, write), prepared: true))
+        guard case .rows(let result) = try await run(.statement(.init(commitSQL, try commitParameters(namespace, write), prepared: true))) else {
+            preconditionFailure("a statement answers with rows")
+        }
         if let row = result.first {
             knownNamespaces.insert(namespace)
             return MemoryWriteResponse(id: try row.decode(String.self, "id"), namespace: namespace)
         }
         return MemoryWriteResponse(id: try await explain(write.id), namespace: namespace)
-    }
-
-    /// A commit without a supplied id into a namespace known to exist: a plain insert (no
-    /// namespace upsert, no ON CONFLICT arbitration, since a generated id cannot collide)
-    /// that still refuses an expired namespace. Measured with pgbench at concurrency 8,
-    /// it costs PostgreSQL about four fifths of the full statement.
-    static func fastCommitSQL(embedding: Bool) -> String {
-        """
-        INSERT INTO memory_plugin.memory_records
-            (id, namespace, content, kind, source, expires_at, propagation, pin, created_at\(embedding ? ", embedding" : ""))
-        SELECT gen_random_uuid(), $1, $2, $3, $4, $5::timestamptz, $6::jsonb, $7, coalesce($8::timestamptz, now())\(embedding ? ", $9::vector" : "")
-        WHERE NOT EXISTS (SELECT 1 FROM memory_plugin.memory_namespaces WHERE name = $1 AND expires_at <= now())
-        RETURNING id
-        """
-    }
-
-    func fastCommitParameters(_ namespace: String, _ write: MemoryWrite) throws -> [any PostgresEncodable] {
-        var parameters: [any PostgresEncodable] = [
-            namespace, write.content, write.kind.rawValue, write.source.rawValue, write.expiresAt, try Self.json(write.propagation),
-            write.pin ?? false, write.createdAt,
-        ]
-        if embeddingDimensions != nil { parameters.append(write.embedding.map(PostgresVector.init)) }
-        return parameters
     }
 
     /// One statement for a non-kv commit: create the namespace if needed, refuse an
