@@ -71,7 +71,7 @@ public struct PluginRoutes: Sendable {
         router.post("/v1/search") { request, _ in
             let body = try await decode(SearchRequest.self, request)
             try Validate.search(body, limits: limits)
-            return try JSONResponse.ok(SearchResponse(memories: try await store.search(body)))
+            return JSONResponse.ok(bytes: SearchResponse(memories: try await store.search(body)).jsonBytes)
         }
         router.delete("/v1/memories/:id") { request, context in
             let id = try context.parameters.require("id")
@@ -138,9 +138,14 @@ enum JSONResponse {
     static func ok<T: Encodable>(_ value: T) throws -> Response { try make(value, status: .ok) }
 
     static func make<T: Encodable>(_ value: T, status: HTTPResponse.Status) throws -> Response {
+        ok(bytes: try encoder.encode(value), status: status)
+    }
+
+    /// A body already written (`JSONWriter`), for the responses that carry many memories.
+    static func ok<Bytes: Sequence<UInt8>>(bytes: Bytes, status: HTTPResponse.Status = .ok) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     static var encoder: JSONEncoder {
