@@ -84,7 +84,7 @@ struct BenchCommand: AsyncParsableCommand {
 
         func run() async throws {
             let context = try CommandContext.prepare(global, label: "bench")
-            let conninfo = try dsn ?? context.environment.require("DATABASE_URL")
+            let conninfo = ConninfoCompatibility.dropSearchPath(try dsn ?? context.environment.require("DATABASE_URL"))
             let bench = PGLimitBenchmark(conninfo: conninfo, concurrency: concurrency, duration: .milliseconds(Int64(seconds * 1000)))
             let result = try await bench.run()
             if !keep { try await PGLimitBenchmark.cleanUp(conninfo: conninfo) }

@@ -39,7 +39,7 @@ struct MemoryPluginCommand: AsyncParsableCommand {
             port: port,
             skipMigrate: try environment.bool("MEMORY_PLUGIN_SKIP_MIGRATE") ?? false,
             poolSize: poolSize,
-            janitorInterval: try environment.duration("MEMORY_PLUGIN_JANITOR_INTERVAL") ?? .seconds(60),
+            janitorInterval: try janitorInterval(environment),
             embeddingDimensions: try environment.int("MEMORY_PLUGIN_EMBEDDING_DIMS") ?? 1536,
             statementTimeout: try statementTimeout(environment)
         )
@@ -47,6 +47,13 @@ struct MemoryPluginCommand: AsyncParsableCommand {
 }
 
 extension MemoryPluginCommand {
+    /// Zero would have the janitor delete back to back without a pause.
+    static func janitorInterval(_ environment: TenantEnvironment) throws -> Duration {
+        guard let interval = try environment.duration("MEMORY_PLUGIN_JANITOR_INTERVAL") else { return .seconds(60) }
+        guard interval >= .milliseconds(100) else { throw CLIFailure("MEMORY_PLUGIN_JANITOR_INTERVAL must be at least 100ms") }
+        return interval
+    }
+
     static func statementTimeout(_ environment: TenantEnvironment) throws -> Duration {
         guard let timeout = try environment.duration("MEMORY_PLUGIN_STATEMENT_TIMEOUT") else { return .seconds(5) }
         guard timeout >= .milliseconds(100), timeout <= .seconds(3600) else {

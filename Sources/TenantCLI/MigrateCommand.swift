@@ -152,8 +152,8 @@ private func withRunners(
 
 /// The database each target lives in: the plugin may have its own (MEMORY_PLUGIN_DATABASE_URL).
 func databaseURL(for target: MigrationTarget, _ environment: TenantEnvironment) throws -> String {
-    if target == .memoryPlugin, let url = environment["MEMORY_PLUGIN_DATABASE_URL"] { return url }
-    return try environment.require("DATABASE_URL")
+    if target == .memoryPlugin, let url = environment["MEMORY_PLUGIN_DATABASE_URL"] { return ConninfoCompatibility.dropSearchPath(url) }
+    return ConninfoCompatibility.dropSearchPath(try environment.require("DATABASE_URL"))
 }
 
 extension String {

@@ -5,7 +5,12 @@ public enum DurationParser {
     public static func parse(_ text: String) -> Duration? {
         let input = Array(text.utf8)
         guard !input.isEmpty else { return nil }
-        if let seconds = Double(text), seconds >= 0 { return .nanoseconds(Int64(seconds * 1e9)) }
+        // Digits only ("90"): seconds. Double(text) alone would also take "inf", "nan",
+        // hex and exponents.
+        if input.allSatisfy({ ($0 >= 48 && $0 <= 57) || $0 == UInt8(ascii: ".") }) {
+            guard let seconds = Double(text) else { return nil }
+            return nanoseconds(seconds * 1e9)
+        }
         var total: Double = 0
         var index = 0
         while index < input.count {
@@ -28,7 +33,13 @@ public enum DurationParser {
             }
             total += number * scale
         }
-        return .nanoseconds(Int64(total))
+        return nanoseconds(total)
+    }
+
+    /// Nil past what a Duration of Int64 nanoseconds holds (about 292 years).
+    private static func nanoseconds(_ value: Double) -> Duration? {
+        guard value.isFinite, value >= 0, value < 9.2e18 else { return nil }
+        return .nanoseconds(Int64(value))
     }
 }
 

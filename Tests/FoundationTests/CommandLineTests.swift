@@ -44,14 +44,17 @@ struct CommandLineTests {
     }
 
     @Test func anOutOfRangePluginSettingIsOneLineNamingItAndExitsOne() throws {
-        for (value, message) in [
-            ("soon", "MEMORY_PLUGIN_STATEMENT_TIMEOUT"),
-            ("10ms", "MEMORY_PLUGIN_STATEMENT_TIMEOUT must be between 100ms and 1h"),
+        for (variable, value, message) in [
+            ("MEMORY_PLUGIN_STATEMENT_TIMEOUT", "soon", "MEMORY_PLUGIN_STATEMENT_TIMEOUT"),
+            ("MEMORY_PLUGIN_STATEMENT_TIMEOUT", "inf", "MEMORY_PLUGIN_STATEMENT_TIMEOUT"),
+            ("MEMORY_PLUGIN_STATEMENT_TIMEOUT", "10ms", "MEMORY_PLUGIN_STATEMENT_TIMEOUT must be between 100ms and 1h"),
+            ("MEMORY_PLUGIN_JANITOR_INTERVAL", "0", "MEMORY_PLUGIN_JANITOR_INTERVAL must be at least 100ms"),
+            ("MEMORY_PLUGIN_JANITOR_INTERVAL", "99999999999d", "MEMORY_PLUGIN_JANITOR_INTERVAL"),
         ] {
             let outcome = try MoleculeTenantBinary.run(["memory-plugin", "--config", "/dev/null"], environment: [
-                "DATABASE_URL": "postgres://127.0.0.1:1/none", "MEMORY_PLUGIN_STATEMENT_TIMEOUT": value,
+                "DATABASE_URL": "postgres://127.0.0.1:1/none", variable: value,
             ])
-            #expect(outcome.status == 1)
+            #expect(outcome.status == 1, "\(variable)=\(value)")
             #expect(outcome.stderr.split(separator: "\n").count == 1, "\(outcome.stderr)")
             #expect(outcome.stderr.contains(message), "\(outcome.stderr)")
         }

@@ -81,6 +81,10 @@ struct ConfigurationTests {
         #expect(DurationParser.parse("1d12h") == .seconds(36 * 3600))
         #expect(DurationParser.parse("2 parsecs") == nil)
         #expect(DurationParser.parse("") == nil)
+        // Refused, never a crash: what Double(text) alone would take, and overflow.
+        for text in ["inf", "nan", "-1", "0x10", "1e3", "99999999999999999999", "300000y", "1e20d", "9999999999d", "."] {
+            #expect(DurationParser.parse(text) == nil, "\(text)")
+        }
     }
 
     @Test func secretValuesIncludeURLPasswords() throws {

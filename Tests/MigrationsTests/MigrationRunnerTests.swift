@@ -148,6 +148,18 @@ struct MigrationRunnerTests {
         #expect(after.allSatisfy { $0.state == "applied" && $0.applied_at != nil })
     }
 
+    /// Hosted images carry the reference's URLs, which end in `search_path=...`: libpq
+    /// refuses that parameter, so every command drops it.
+    @Test func aReferenceStyleURLWithSearchPathIsAccepted() async throws {
+        let database = try await TestPostgres.createDatabase("searchpath")
+        defer { database.drop() }
+        let url = database.url + (database.url.contains("?") ? "&" : "?") + "search_path=memory_plugin,public"
+        let up = try MoleculeTenantBinary.run(["migrate", "up", "--target", "memory-plugin", "--config", "/dev/null"], environment: ["DATABASE_URL": url])
+        #expect(up.status == 0, "stderr: \(up.stderr)")
+        let status = try MoleculeTenantBinary.run(["migrate", "status", "--config", "/dev/null"], environment: ["MEMORY_PLUGIN_DATABASE_URL": url, "DATABASE_URL": url])
+        #expect(status.status == 3, "the server's migrations are still pending: \(status.stderr)")
+    }
+
     @Test func anUnreachableDatabaseIsOneReadableLineAndExitOne() throws {
         let outcome = try MoleculeTenantBinary.run(
             ["migrate", "up", "--config", "/dev/null"],
