@@ -24,7 +24,7 @@ struct CommandContext {
             level = .error
         } else {
             guard let configured = TenantLogging.level(environment["LOG_LEVEL"]) else {
-                throw CLIFailure("LOG_LEVEL=\(environment["LOG_LEVEL"] ?? "") is not valid: use trace, debug, info, warn or error")
+                throw CLIFailure("LOG_LEVEL=\(environment["LOG_LEVEL"] ?? "") is not valid: use trace, debug, info, notice, warn, error or critical")
             }
             level = configured
         }

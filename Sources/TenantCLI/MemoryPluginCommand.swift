@@ -13,7 +13,9 @@ struct MemoryPluginCommand: AsyncParsableCommand {
             MEMORY_PLUGIN_SKIP_MIGRATE=1, waits for the database instead of dying, and drains \
             on SIGTERM. Pool size: MEMORY_PLUGIN_DB_POOL (default 2 x cores + 2). A statement \
             running longer than MEMORY_PLUGIN_STATEMENT_TIMEOUT (default 5s) is cancelled and its \
-            request answered 503.
+            request answered 503. Expired memories are deleted every MEMORY_PLUGIN_JANITOR_INTERVAL \
+            (default 60s). With pgvector, embeddings have MEMORY_PLUGIN_EMBEDDING_DIMS dimensions \
+            (default 1536). All settings: docs/configuration.md.
 
             Example:
               MEMORY_PLUGIN_DATABASE_URL=postgres:///molecule molecule-tenant memory-plugin

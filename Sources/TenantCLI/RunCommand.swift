@@ -19,7 +19,7 @@ struct RunCommand: AsyncParsableCommand {
 
             --embedded DIR also runs a private PostgreSQL and Redis under DIR (as the `postgres` \
             account when started as root) and points DATABASE_URL, REDIS_URL, \
-            MEMORY_PLUGIN_DATABASE_URL and ADMIN_TOKEN at them. The first run creates the cluster \
+            MEMORY_PLUGIN_DATABASE_URL, REDIS_PASSWORD, ADMIN_TOKEN and SECRETS_ENCRYPTION_KEY at them. The first run creates the cluster \
             and generates the admin token and passwords into DIR/secrets.env (mode 0600); later \
             runs reuse both. They listen on free loopback ports unless --pg-port and --redis-port \
             say otherwise, and stop last, PostgreSQL with a fast shutdown. EMBEDDED_PG_BINDIR and \

@@ -103,7 +103,7 @@ public struct TenantEnvironment: Sendable {
         switch text.lowercased() {
         case "1", "true", "yes", "on": return true
         case "0", "false", "no", "off": return false
-        default: throw ConfigError.invalid(key, value: text, expected: "1 or 0")
+        default: throw ConfigError.invalid(key, value: text, expected: "1 or 0 (also true/false, yes/no, on/off)")
         }
     }
 
