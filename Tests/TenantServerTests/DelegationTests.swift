@@ -143,10 +143,18 @@ struct DelegationTests {
     }
 
     /// The `DELEGATION_FAILED` events stored for one delegation.
+    /// The event is stored just after the status the test saw, so it may lag a moment on
+    /// a busy machine: wait for it (10 s at most), then give duplicates a moment to show.
     static func failedEvents(_ pool: PostgresPool, _ id: String) async throws -> Int {
-        try await pool.query("""
-            SELECT count(*) FROM public.structure_events WHERE event_type = 'DELEGATION_FAILED' AND payload->>'delegation_id' = $1
-            """, [id]).rows[0].decode(Int.self, at: 0)
+        func count() async throws -> Int {
+            try await pool.query("""
+                SELECT count(*) FROM public.structure_events WHERE event_type = 'DELEGATION_FAILED' AND payload->>'delegation_id' = $1
+                """, [id]).rows[0].decode(Int.self, at: 0)
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try await count() == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        try await Task.sleep(for: .milliseconds(200))
+        return try await count()
     }
 
     @Test func aDelegationCutOffMidDeliveryByAGracefulRestartFailsAtOnce() async throws {
