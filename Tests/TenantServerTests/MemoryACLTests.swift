@@ -138,7 +138,8 @@ struct MemoryACLTests {
         let dump = (0..<2500).map { ["content": "bulk \($0) \(filler)", "workspace_name": "bulk"] }
         let body = String(data: try JSONSerialization.data(withJSONObject: dump), encoding: .utf8)!
         #expect(body.utf8.count > 1 << 20)
-        let outcome = try server.send("POST", "/admin/memories/import", body, token: server.adminToken)
+        // 2,500 memories through debug builds of server and plugin: seconds on a busy machine.
+        let outcome = try server.send("POST", "/admin/memories/import", body, token: server.adminToken, timeout: .seconds(90))
         #expect(outcome.status == 200, "\(outcome.text.prefix(300))")
         #expect(try outcome.object()["imported"] as? Int == 2500)
         #expect(try server.send("GET", "/admin/memories/export", token: server.adminToken).array().count == 2500)

@@ -54,10 +54,13 @@ final class RunningServer: @unchecked Sendable {
     }
 
     @discardableResult
-    func send(_ method: String, _ path: String, _ json: String? = nil, token: String? = nil, headers: [String: String] = [:]) throws -> TestHTTP.Response {
+    func send(
+        _ method: String, _ path: String, _ json: String? = nil, token: String? = nil, headers: [String: String] = [:],
+        timeout: Duration = .seconds(10)
+    ) throws -> TestHTTP.Response {
         var all = headers
         if let token { all["Authorization"] = "Bearer \(token)" }
-        return try TestHTTP.request(method, port: port, path: path, body: json.map { Data($0.utf8) }, headers: all)
+        return try TestHTTP.request(method, port: port, path: path, body: json.map { Data($0.utf8) }, headers: all, timeout: timeout)
     }
 
     /// Creates a workspace as admin and returns its id.
