@@ -122,8 +122,10 @@ struct PluginClientRoundTripTests {
         defer { database.drop() }
         let plugin = try await RunningPlugin(databaseURL: database.url)
         defer { stopInBackground(plugin) }
-        // Generous timeout: the wait for one of four connections counts toward it.
-        let client = try makeClient(port: plugin.port, timeout: .seconds(20), maxConnections: 4)
+        // Generous timeout: the wait for one of four connections counts toward it, and a
+        // debug-build plugin on a machine busy with the rest of the suite is slow (20 s
+        // was once too little).
+        let client = try makeClient(port: plugin.port, timeout: .seconds(60), maxConnections: 4)
         defer { Task { await client.shutdown() } }
 
         let ids = try await withThrowingTaskGroup(of: String.self) { group in
