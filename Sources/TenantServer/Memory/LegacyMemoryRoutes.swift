@@ -15,7 +15,9 @@ struct LegacyMemoryRoutes: Sendable {
         router.get("/workspaces/:id/memories", use: recall)
     }
 
-    struct CommitBody: Decodable {
+    /// Read from the parsed members rather than through JSONDecoder (the hot path), with
+    /// the messages the Decodable version gave: first problem in field order.
+    struct CommitBody {
         let content: String
         let scope: String
         /// The reference's free-form category tag (default "general"), kept with the memory.
@@ -23,12 +25,34 @@ struct LegacyMemoryRoutes: Sendable {
         /// The runtime repeats its workspace id; it must be the path's.
         let workspaceID: String?
 
-        enum CodingKeys: String, CodingKey {
-            case content, scope, namespace
-            case workspaceID = "workspace_id"
+        static let fields: Set<String> = ["content", "scope", "namespace", "workspace_id"]
+
+        init(_ object: [String: JSONValue]) throws {
+            content = try Self.required("content", object)
+            scope = try Self.required("scope", object)
+            namespace = try Self.optional("namespace", object)
+            workspaceID = try Self.optional("workspace_id", object)
         }
 
-        static let fields: Set<String> = ["content", "scope", "namespace", "workspace_id"]
+        static func decode(_ request: Request) async throws -> CommitBody {
+            let bytes = try await JSONRequest.body(request)
+            guard !bytes.isEmpty else { throw APIError.badRequest("request body is empty: expected a JSON object") }
+            return try CommitBody(bytes.withUnsafeBytes { try JSONRequest.object($0, allowed: fields) })
+        }
+
+        private static func required(_ key: String, _ object: [String: JSONValue]) throws -> String {
+            guard let value = object[key] else { throw APIError.badRequest("\(key) is required") }
+            guard case .string(let text) = value else { throw APIError.badRequest("\(key) has the wrong type") }
+            return text
+        }
+
+        private static func optional(_ key: String, _ object: [String: JSONValue]) throws -> String? {
+            switch object[key] {
+            case nil, .null?: return nil
+            case .string(let text)?: return text
+            default: throw APIError.badRequest("\(key) has the wrong type")
+            }
+        }
     }
 
     /// The commit's reply, `{"id","scope","namespace"}`, written directly: every commit answers one.
@@ -51,7 +75,7 @@ struct LegacyMemoryRoutes: Sendable {
         let id = try context.workspaceID()
         let access = try await authenticator.requireWorkspaceAccess(request, id)
         let caller = access.caller
-        let body = try await JSONRequest.decodeObject(CommitBody.self, request, allowed: CommitBody.fields)
+        let body = try await CommitBody.decode(request)
         try Self.requireSameWorkspace(body.workspaceID, id)
         let scope: MemoryScope
         do {
