@@ -18,9 +18,10 @@ struct ServerCommand: AsyncParsableCommand {
             Other settings: BIND_ADDR, REDIS_URL, ADMIN_TOKEN (admin routes refuse everything \
             without it or an org token), RATE_LIMIT (per caller per minute), LIVENESS_TTL_SECONDS, \
             CORS_ORIGINS (comma-separated), TENANT_PUBLIC_URL (the URL agents use, when behind a proxy), \
-            SERVER_DB_POOL, AUTH_CACHE_TTL (5s: how long a verified workspace token is reused without \
-            a database read; revocations reach every replica through Redis at once, and within this \
-            bound if Redis missed one; 0 turns the cache off). Messaging: SECRETS_ENCRYPTION_KEY (secret routes), SSE_KEEPALIVE_SECONDS, \
+            SERVER_DB_POOL, AUTH_CACHE_TTL (5s: how long a verified workspace token is reused \
+            without a database read; revocations reach every replica through Redis at once, and \
+            within this bound if Redis missed one; 0 turns the cache off). \
+            Messaging: SECRETS_ENCRYPTION_KEY (secret routes), SSE_KEEPALIVE_SECONDS, \
             EVENTS_CHANNEL, EVENTS_RETENTION (stored events older than this are deleted hourly; \
             default 7d, 0 keeps them), A2A_TIMEOUT_SECONDS, A2A_IDLE_TIMEOUT_SECONDS, A2A_MAX_RESPONSE_BYTES, \
             A2A_QUEUE_DRAIN_INTERVAL_MS, A2A_CA_FILE (PEM CA certificates trusted for https agents \
