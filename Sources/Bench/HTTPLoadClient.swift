@@ -72,12 +72,7 @@ final class HTTPLoadClient {
             filled += count
             headerEnd = Self.find(buffer, filled)
         }
-        let head = String(decoding: buffer[0..<headerEnd], as: UTF8.self)
-        let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
-        var length = 0
-        for line in head.split(separator: "\r\n") where line.lowercased().hasPrefix("content-length:") {
-            length = Int(line.dropFirst("content-length:".count).trimmingPrefix(while: { $0 == " " })) ?? 0
-        }
+        let (status, length) = Self.statusAndLength(buffer, headerEnd)
         var kept: [UInt8] = keepBody ? Array(buffer[(headerEnd + 4)..<filled]) : []
         var remaining = length - (filled - headerEnd - 4)
         while remaining > 0 {
@@ -87,6 +82,45 @@ final class HTTPLoadClient {
             remaining -= count
         }
         return (status, kept)
+    }
+
+    /// The status code and Content-Length of the head in `buffer[0..<end]`, read from the
+    /// bytes: the server's answers carry a dozen headers, and splitting and lowercasing
+    /// them as Strings cost the client more CPU per request than some of the work measured.
+    private static func statusAndLength(_ buffer: [UInt8], _ end: Int) -> (status: Int, length: Int) {
+        var status = 0
+        var index = 0
+        while index < end, buffer[index] != UInt8(ascii: " ") { index += 1 }
+        index += 1
+        while index < end, let digit = Self.digit(buffer[index]) {
+            status = status * 10 + digit
+            index += 1
+        }
+        let name = Array("content-length:".utf8)
+        var length = 0
+        while index < end {
+            // At the start of the next line.
+            while index < end, buffer[index] != 10 { index += 1 }
+            index += 1
+            guard index + name.count <= end else { break }
+            var matches = true
+            for offset in 0..<name.count where buffer[index + offset] | 0x20 != name[offset] {
+                matches = false
+                break
+            }
+            guard matches else { continue }
+            var value = index + name.count
+            while value < end, buffer[value] == UInt8(ascii: " ") { value += 1 }
+            while value < end, let digit = Self.digit(buffer[value]) {
+                length = length * 10 + digit
+                value += 1
+            }
+        }
+        return (status, length)
+    }
+
+    private static func digit(_ byte: UInt8) -> Int? {
+        byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") ? Int(byte - UInt8(ascii: "0")) : nil
     }
 
     private static func find(_ buffer: [UInt8], _ filled: Int) -> Int {

@@ -80,13 +80,21 @@ public final class MemoryPluginClient: Sendable {
 
     /// `POST /v1/namespaces/{name}/memories` (201). A namespace that does not exist is created.
     public func commit(namespace: String, write: MemoryWrite) async throws(MemoryPluginClientError) -> MemoryWriteResponse {
+        let route = "POST /v1/namespaces/{name}/memories"
+        guard let body = MemoryWire.commitRequest(write) else {
+            throw .rejected(.badRequest("the request body for \(route) cannot be encoded as JSON (a non-finite number?)"))
+        }
         // Only a write with an id is idempotent, so only it may be sent twice.
-        try await call(.POST, namespacePath(namespace) + "/memories", route: "POST /v1/namespaces/{name}/memories", body: write, replayable: write.id != nil)
+        return try await call(.POST, namespacePath(namespace) + "/memories", route: route, bodyBuffer: ByteBuffer(bytes: body), replayable: write.id != nil)
     }
 
     /// `POST /v1/search`; an empty result is `[]`.
     public func search(_ request: SearchRequest) async throws(MemoryPluginClientError) -> [Memory] {
-        let response: SearchResponse = try await call(.POST, "/v1/search", route: "POST /v1/search", body: request, replayable: true)
+        let route = "POST /v1/search"
+        guard let body = MemoryWire.searchRequest(request) else {
+            throw .rejected(.badRequest("the request body for \(route) cannot be encoded as JSON (a non-finite number?)"))
+        }
+        let response: SearchResponse = try await call(.POST, "/v1/search", route: route, bodyBuffer: ByteBuffer(bytes: body), replayable: true)
         return response.memories
     }
 
@@ -281,6 +289,19 @@ public final class MemoryPluginClient: Sendable {
 
     private func decode<T: Decodable>(_ type: T.Type, _ response: PluginHTTPResponse) throws -> T {
         if T.self == NoContent.self { return NoContent() as! T }
+        // Every memory request through the server decodes one of these two: read them
+        // without Foundation's boxed tree.
+        do {
+            if T.self == SearchResponse.self {
+                let memories = try response.body.withUnsafeReadableBytes { try MemoryWire.decodeSearchResponse($0) }
+                return SearchResponse(memories: memories) as! T
+            }
+            if T.self == MemoryWriteResponse.self {
+                return try response.body.withUnsafeReadableBytes { try MemoryWire.decodeCommitResponse($0) } as! T
+            }
+        } catch let error as MemoryWire.Malformed {
+            throw ProtocolMessage(error.description)
+        }
         do {
             return try JSONDecoder().decode(T.self, from: Data(response.body.readableBytesView))
         } catch let error as DecodingError {

@@ -18,7 +18,10 @@ struct ServerCommand: AsyncParsableCommand {
             Other settings: BIND_ADDR, REDIS_URL, ADMIN_TOKEN (admin routes refuse everything \
             without it or an org token), RATE_LIMIT (per caller per minute), LIVENESS_TTL_SECONDS, \
             CORS_ORIGINS (comma-separated), TENANT_PUBLIC_URL (the URL agents use, when behind a proxy), \
-            SERVER_DB_POOL. Messaging: SECRETS_ENCRYPTION_KEY (secret routes), SSE_KEEPALIVE_SECONDS, \
+            SERVER_DB_POOL, AUTH_CACHE_TTL (5s: how long a verified workspace token is reused \
+            without a database read; revocations reach every replica through Redis at once, and \
+            within this bound if Redis missed one; 0 turns the cache off). \
+            Messaging: SECRETS_ENCRYPTION_KEY (secret routes), SSE_KEEPALIVE_SECONDS, \
             EVENTS_CHANNEL, EVENTS_RETENTION (stored events older than this are deleted hourly; \
             default 7d, 0 keeps them), A2A_TIMEOUT_SECONDS, A2A_IDLE_TIMEOUT_SECONDS, A2A_MAX_RESPONSE_BYTES, \
             A2A_QUEUE_DRAIN_INTERVAL_MS, A2A_CA_FILE (PEM CA certificates trusted for https agents \
@@ -59,6 +62,10 @@ struct ServerCommand: AsyncParsableCommand {
         guard retention == .zero || retention >= .seconds(60) else {
             throw CLIFailure("EVENTS_RETENTION must be 0 (keep events forever) or at least 1m, e.g. 7d")
         }
+        let authCacheTTL = try environment.duration("AUTH_CACHE_TTL") ?? .seconds(5)
+        guard authCacheTTL >= .zero, authCacheTTL <= .seconds(60) else {
+            throw CLIFailure("AUTH_CACHE_TTL must be between 0 (off) and 60s, e.g. 5s: it bounds how long a revoked token may keep working")
+        }
         let origins = (environment["CORS_ORIGINS"] ?? "").split(separator: ",")
             .map { $0.trimmed(of: " \t") }.filter { !$0.isEmpty }
         return TenantServerConfiguration(
@@ -70,6 +77,7 @@ struct ServerCommand: AsyncParsableCommand {
             redisPassword: environment["REDIS_PASSWORD"],
             adminToken: environment["ADMIN_TOKEN"],
             rateLimitPerMinute: rateLimit,
+            authCacheTTL: authCacheTTL,
             livenessTTLSeconds: ttl,
             corsOrigins: origins,
             publicURL: environment["TENANT_PUBLIC_URL"],

@@ -9,6 +9,8 @@ struct ServerDependencies: Sendable {
     let pool: PostgresPool
     let redis: RedisClient
     let authenticator: Authenticator
+    /// Clears every replica's verified-token cache after a token, workspace or tree change.
+    let tokenCacheInvalidation: TokenCacheInvalidation
     let workspaces: WorkspaceStore
     let tokens: WorkspaceTokenStore
     let liveness: LivenessTracker

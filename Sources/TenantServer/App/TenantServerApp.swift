@@ -62,14 +62,21 @@ public enum TenantServerApp {
         }
         let tokens = WorkspaceTokenStore(pool: pool)
         let liveness = LivenessTracker(pool: pool, redis: redis, ttlSeconds: configuration.livenessTTLSeconds)
+        let events = EventBus(pool: pool, redis: redis, subscriber: redis.makeSubscriber(), logger: logger,
+                              channel: configuration.eventsChannel, keepAliveInterval: configuration.eventKeepAliveInterval)
+        let tokenCache = VerifiedTokenCache(ttl: configuration.authCacheTTL, staleAfter: TokenCacheInvalidation.staleAfter)
+        // On the events' subscriber connection: one more stream, not one more connection.
+        let tokenCacheInvalidation = TokenCacheInvalidation(
+            cache: tokenCache, redis: redis, subscriber: events.subscriber, channel: TokenCacheInvalidation.defaultChannel,
+            tickInterval: TokenCacheInvalidation.tickInterval, logger: logger)
         let dependencies = ServerDependencies(
             pool: pool, redis: redis,
-            authenticator: Authenticator(pool: pool, adminToken: configuration.adminToken, tokens: tokens),
+            authenticator: Authenticator(pool: pool, adminToken: configuration.adminToken, tokens: tokens, cache: tokenCache),
+            tokenCacheInvalidation: tokenCacheInvalidation,
             workspaces: WorkspaceStore(pool: pool), tokens: tokens, liveness: liveness, activity: ActivityStore(pool: pool),
             urlGuard: AgentURLGuard(allowedHosts: Set(configuration.trustedAgentHosts.map { $0.lowercased() })),
             publicURL: configuration.publicURL, memoryPlugin: memoryPlugin,
-            events: EventBus(pool: pool, redis: redis, subscriber: redis.makeSubscriber(), logger: logger,
-                             channel: configuration.eventsChannel, keepAliveInterval: configuration.eventKeepAliveInterval),
+            events: events,
             a2a: configuration.a2a, agentTLS: agentTLS,
             inFlightDelegations: InFlightDelegations())
         if configuration.adminToken == nil {
@@ -88,7 +95,7 @@ public enum TenantServerApp {
             tracker: liveness, subscriber: redis.makeSubscriber(), database: redisConfiguration.database,
             sweepInterval: configuration.livenessSweepInterval, logger: logger)
         return TenantServerService(app: app, watcher: watcher, messaging: MessagingBackground(dependencies, eventsRetention: configuration.eventsRetention, logger: logger),
-                                   pool: pool, redis: redis, memoryPlugin: memoryPlugin)
+                                   tokenCacheInvalidation: tokenCacheInvalidation, pool: pool, redis: redis, memoryPlugin: memoryPlugin)
     }
 
     /// Retries with backoff (0.25 s doubling to 5 s) while PostgreSQL is starting.

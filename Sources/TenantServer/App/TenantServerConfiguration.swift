@@ -17,6 +17,11 @@ public struct TenantServerConfiguration: Sendable {
     public var adminToken: String?
     /// `RATE_LIMIT`: requests per minute per caller; 0 turns the limiter off.
     public var rateLimitPerMinute: Int
+    /// `AUTH_CACHE_TTL` (default 5 s): how long a verified workspace token and its
+    /// workspace's place in the tree are reused without asking the database. It bounds how
+    /// long a revoked token can keep working on a replica that missed the invalidation
+    /// published through Redis; zero turns the cache off.
+    public var authCacheTTL: Duration
     /// `LIVENESS_TTL_SECONDS`: how long a workspace stays online after its last heartbeat.
     public var livenessTTLSeconds: Int
     /// How often the liveness sweep runs (default: a third of the TTL, between 1 and 30 s).
@@ -59,6 +64,7 @@ public struct TenantServerConfiguration: Sendable {
         redisPassword: String? = nil,
         adminToken: String? = nil,
         rateLimitPerMinute: Int = 600,
+        authCacheTTL: Duration = .seconds(5),
         livenessTTLSeconds: Int = 180,
         livenessSweepInterval: Duration? = nil,
         corsOrigins: [String] = [],
@@ -83,6 +89,7 @@ public struct TenantServerConfiguration: Sendable {
         self.redisPassword = redisPassword
         self.adminToken = adminToken
         self.rateLimitPerMinute = rateLimitPerMinute
+        self.authCacheTTL = authCacheTTL
         self.livenessTTLSeconds = livenessTTLSeconds
         self.livenessSweepInterval = livenessSweepInterval ?? .seconds(min(max(livenessTTLSeconds / 3, 1), 30))
         self.corsOrigins = corsOrigins

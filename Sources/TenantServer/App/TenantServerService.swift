@@ -13,6 +13,7 @@ struct TenantServerService: Service {
     let app: HandoverHTTPServer<RouterResponder<TenantRequestContext>, HTTP1WebSocketUpgradeChannel>
     let watcher: LivenessWatcher
     let messaging: MessagingBackground
+    let tokenCacheInvalidation: TokenCacheInvalidation
     let pool: PostgresPool
     let redis: RedisClient
     let memoryPlugin: MemoryPluginClient
@@ -20,17 +21,20 @@ struct TenantServerService: Service {
     func run() async throws {
         let watching = Task { await watcher.run() }
         let messagingTask = Task { await messaging.run() }
-        defer { watching.cancel(); messagingTask.cancel() }
+        let invalidationTask = Task { await tokenCacheInvalidation.run() }
+        defer { watching.cancel(); messagingTask.cancel(); invalidationTask.cancel() }
         do {
             try await app.run()
         } catch {
-            await stop(watching, messagingTask)
+            await stop(watching, messagingTask, invalidationTask)
             throw error
         }
-        await stop(watching, messagingTask)
+        await stop(watching, messagingTask, invalidationTask)
     }
 
-    private func stop(_ watching: Task<Void, Never>, _ messagingTask: Task<Void, Never>) async {
+    private func stop(_ watching: Task<Void, Never>, _ messagingTask: Task<Void, Never>, _ invalidationTask: Task<Void, Never>) async {
+        invalidationTask.cancel()
+        await invalidationTask.value
         messagingTask.cancel()
         await messaging.stop()
         await messagingTask.value

@@ -12,6 +12,8 @@ struct Authenticator: Sendable {
     let pool: PostgresPool
     let adminToken: String?
     let tokens: WorkspaceTokenStore
+    /// Recently verified workspace tokens with their placement (the memory routes' hot path).
+    let cache: VerifiedTokenCache
 
     var lineages: WorkspaceLineageStore { WorkspaceLineageStore(pool: pool) }
 
@@ -38,14 +40,24 @@ struct Authenticator: Sendable {
     }
 
     /// The caller of a `/workspaces/:id/...` route that also needs the workspace's place in
-    /// its tree (the memory routes): for an agent's own token both come from one query.
+    /// its tree (the memory routes): for an agent's own token both come from one query, or
+    /// from the cache of tokens verified in the last `AUTH_CACHE_TTL`.
     func requireWorkspaceAccess(_ request: Request, _ workspaceID: String) async throws -> WorkspaceAccess {
         guard let token = BearerToken.from(request) else { throw APIError.unauthorized("missing workspace auth token") }
         if let adminToken, constantTimeEquals(Array(token.utf8), Array(adminToken.utf8)) {
             return WorkspaceAccess(caller: .admin, workspaceID: workspaceID, known: nil, lineages: lineages)
         }
-        let (owner, placement) = try await lookup { try await tokens.owner(of: token, placing: workspaceID) }
-        if owner == workspaceID { return WorkspaceAccess(caller: .workspace(workspaceID), workspaceID: workspaceID, known: placement, lineages: lineages) }
+        let key = VerifiedTokenCache.Key(tokenHash: SHA256Token.hash(token), workspaceID: workspaceID)
+        if let cached = cache.placement(for: key) {
+            return WorkspaceAccess(caller: .workspace(workspaceID), workspaceID: workspaceID, known: cached, lineages: lineages)
+        }
+        let ticket = cache.ticket()
+        let (owner, placement) = try await lookup { try await tokens.owner(ofHash: key.tokenHash, placing: workspaceID) }
+        if owner == workspaceID {
+            // The token's workspace exists, so its placement was read; only that pair is kept.
+            if let ticket, let placement { cache.store(placement, for: key, ticket: ticket) }
+            return WorkspaceAccess(caller: .workspace(workspaceID), workspaceID: workspaceID, known: placement, lineages: lineages)
+        }
         guard try await lookup({ try await isLiveOrgToken(token) }) else { throw APIError.unauthorized("invalid workspace auth token") }
         return WorkspaceAccess(caller: .admin, workspaceID: workspaceID, known: placement, lineages: lineages)
     }

@@ -59,10 +59,9 @@ struct WorkspaceTokenStore: Sendable {
         }
     }
 
-    /// The workspace a live token belongs to (nil if none), and where `workspaceID` sits
+    /// The workspace a live token (by its `SHA256Token` hash) belongs to (nil if none), and where `workspaceID` sits
     /// in its tree (nil if it does not exist), from one statement.
-    func owner(of token: String, placing workspaceID: String) async throws -> (owner: String?, placement: WorkspaceLineageStore.Placement?) {
-        let hash = SHA256Token.hash(token)
+    func owner(ofHash hash: [UInt8], placing workspaceID: String) async throws -> (owner: String?, placement: WorkspaceLineageStore.Placement?) {
         let result = try await pool.withConnection { session in
             try await session.query(prepared: Self.lookupWithPlacementSQL, [PostgresBytes(hash), workspaceID])
         }

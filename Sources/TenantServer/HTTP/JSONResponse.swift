@@ -13,6 +13,13 @@ enum JSONResponse {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encodeBytes(value))))
     }
 
+    /// JSON text written by hand (a `JSONWriter`), for answers on a hot path.
+    static func raw(_ bytes: [UInt8], status: HTTPResponse.Status) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
     static func error(_ error: APIError) -> Response {
         let body = ErrorBody(error: error.message, code: error.code)
         let bytes = (try? encoder.encodeBytes(body)) ?? Array(#"{"error":"internal error","code":"internal"}"#.utf8)

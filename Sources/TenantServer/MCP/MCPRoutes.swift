@@ -40,13 +40,10 @@ struct MCPRoutes: Sendable {
 
     @Sendable func call(_ request: Request, context: TenantRequestContext) async throws -> Response {
         let id = try context.workspaceID()
-        try await dependencies.authenticator.requireWorkspace(request, id)
+        let access = try await dependencies.authenticator.requireWorkspaceAccess(request, id)
         try await limit(request, context)
         let bytes = try await JSONRequest.body(request)
-        let message: JSONValue
-        do {
-            message = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-        } catch {
+        guard let message = bytes.withUnsafeBytes({ JSONValue.parse($0) }) else {
             return try Self.reply([JSONRPC.Response(id: .null, result: nil, error: .parse("parse error: body is not valid JSON"))], status: .badRequest)
         }
         var answers: [JSONRPC.Response] = []
@@ -56,10 +53,10 @@ struct MCPRoutes: Sendable {
                 return try Self.reply([JSONRPC.Response(id: .null, result: nil, error: .invalidRequest("empty batch"))], status: .badRequest)
             }
             for item in batch {
-                if let answer = await handle(item, workspaceID: id, logger: context.logger) { answers.append(answer) }
+                if let answer = await handle(item, access: access, logger: context.logger) { answers.append(answer) }
             }
         default:
-            if let answer = await handle(message, workspaceID: id, logger: context.logger) {
+            if let answer = await handle(message, access: access, logger: context.logger) {
                 // Not a JSON-RPC request at all: a 4xx, as for any malformed body.
                 if answer.error?.code == -32600 { return try Self.reply([answer], status: .badRequest) }
                 answers.append(answer)
@@ -77,7 +74,7 @@ struct MCPRoutes: Sendable {
     }
 
     /// One message in, at most one answer out (none for a notification).
-    func handle(_ message: JSONValue, workspaceID: String, logger: Logger) async -> JSONRPC.Response? {
+    func handle(_ message: JSONValue, access: WorkspaceAccess, logger: Logger) async -> JSONRPC.Response? {
         let request: JSONRPC.Request
         do {
             request = try JSONRPC.Request(message)
@@ -85,7 +82,7 @@ struct MCPRoutes: Sendable {
             return JSONRPC.Response(id: .null, result: nil, error: error)
         }
         do {
-            let result = try await dispatch(request, workspaceID: workspaceID, logger: logger)
+            let result = try await dispatch(request, access: access, logger: logger)
             guard let id = request.id else { return nil }
             return JSONRPC.Response(id: id, result: result, error: nil)
         } catch {
@@ -94,7 +91,7 @@ struct MCPRoutes: Sendable {
         }
     }
 
-    func dispatch(_ request: JSONRPC.Request, workspaceID: String, logger: Logger) async throws(JSONRPC.ErrorObject) -> JSONValue {
+    func dispatch(_ request: JSONRPC.Request, access: WorkspaceAccess, logger: Logger) async throws(JSONRPC.ErrorObject) -> JSONValue {
         switch request.method {
         case "initialize":
             return .object([
@@ -113,8 +110,8 @@ struct MCPRoutes: Sendable {
             guard MCPToolCatalog.names.contains(name) else { throw .invalidParams("unknown tool: \(name)") }
             do {
                 let text = MessagingTools.names.contains(name)
-                    ? try await messaging.call(name, params["arguments"], workspaceID: workspaceID)
-                    : try await tools.call(name, params["arguments"], workspaceID: workspaceID, logger: logger)
+                    ? try await messaging.call(name, params["arguments"], workspaceID: access.workspaceID)
+                    : try await tools.call(name, params["arguments"], access: access, logger: logger)
                 return .object(["content": .array([.object(["type": .string("text"), "text": .string(text)])])])
             } catch let error as APIError {
                 throw .toolFailed(error)

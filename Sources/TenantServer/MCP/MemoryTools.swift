@@ -5,39 +5,41 @@ import MemoryContract
 import Timestamps
 
 /// The MCP memory tools, over the same `WorkspaceMemory` rules as the HTTP routes.
-/// Each returns the text the agent reads; failures throw `APIError`.
+/// Each returns the text the agent reads; failures throw `APIError`. The workspace's
+/// placement comes with the caller's `WorkspaceAccess` (read with the token, often from
+/// the verified-token cache), so a tool call costs no database round trip of its own.
 struct MemoryTools: Sendable {
     let memory: WorkspaceMemory
 
     /// A summary lives this long unless the caller says otherwise.
     static let summaryLifetime: Duration = .seconds(30 * 24 * 3600)
 
-    func call(_ name: String, _ arguments: JSONValue?, workspaceID: String, logger: Logger) async throws -> String {
+    func call(_ name: String, _ arguments: JSONValue?, access: WorkspaceAccess, logger: Logger) async throws -> String {
         switch name {
         case "commit_memory":
             let args = try ToolArguments(arguments, allowed: ["content", "scope"])
-            return try await commitMemory(args, workspaceID, logger)
+            return try await commitMemory(args, access, logger)
         case "recall_memory":
             let args = try ToolArguments(arguments, allowed: ["query", "scope"])
-            return try await recallMemory(args, workspaceID)
+            return try await recallMemory(args, access)
         case "commit_memory_v2":
             let args = try ToolArguments(arguments, allowed: ["content", "namespace", "kind", "expires_at", "pin"])
-            return try await commitV2(args, workspaceID, logger)
+            return try await commitV2(args, access, logger)
         case "search_memory":
             let args = try ToolArguments(arguments, allowed: ["query", "namespaces", "kinds", "limit"])
-            return try await searchMemory(args, workspaceID)
+            return try await searchMemory(args, access)
         case "commit_summary":
             let args = try ToolArguments(arguments, allowed: ["content", "namespace", "expires_at"])
-            return try await commitSummary(args, workspaceID, logger)
+            return try await commitSummary(args, access, logger)
         case "forget_memory":
             let args = try ToolArguments(arguments, allowed: ["memory_id", "namespace"])
-            return try await forget(args, workspaceID)
+            return try await forget(args, access)
         case "list_writable_namespaces":
             _ = try ToolArguments(arguments, allowed: [])
-            return try await namespaces(workspaceID, writableOnly: true)
+            return try await namespaces(access, writableOnly: true)
         case "list_readable_namespaces":
             _ = try ToolArguments(arguments, allowed: [])
-            return try await namespaces(workspaceID, writableOnly: false)
+            return try await namespaces(access, writableOnly: false)
         default:
             throw APIError.notFound("unknown tool: \(name)")
         }
@@ -45,10 +47,10 @@ struct MemoryTools: Sendable {
 
     // MARK: - Legacy scope tools
 
-    func commitMemory(_ args: ToolArguments, _ workspaceID: String, _ logger: Logger) async throws -> String {
+    func commitMemory(_ args: ToolArguments, _ access: WorkspaceAccess, _ logger: Logger) async throws -> String {
         guard let content = try args.string("content") else { throw APIError.badRequest("content is required") }
         let scope = try scope(try args.string("scope") ?? "LOCAL")
-        let resolver = try await memory.placement(workspaceID).resolver
+        let resolver = try await access.placement().resolver
         let namespace: String
         do {
             namespace = try resolver.writeNamespace(for: scope)
@@ -62,8 +64,8 @@ struct MemoryTools: Sendable {
 
     /// Empty scope: everything readable; TEAM: this workspace and its team, as the
     /// reference's MCP bridge reads it.
-    func recallMemory(_ args: ToolArguments, _ workspaceID: String) async throws -> String {
-        let resolver = try await memory.placement(workspaceID).resolver
+    func recallMemory(_ args: ToolArguments, _ access: WorkspaceAccess) async throws -> String {
+        let resolver = try await access.placement().resolver
         var namespaces: [String] = []
         if let text = try args.string("scope") {
             switch try scope(text) {
@@ -94,21 +96,21 @@ struct MemoryTools: Sendable {
 
     // MARK: - Namespace tools
 
-    func commitV2(_ args: ToolArguments, _ workspaceID: String, _ logger: Logger) async throws -> String {
+    func commitV2(_ args: ToolArguments, _ access: WorkspaceAccess, _ logger: Logger) async throws -> String {
         guard let content = try args.string("content") else { throw APIError.badRequest("content is required") }
         let kindText = try args.string("kind") ?? MemoryKind.fact.rawValue
         guard let kind = MemoryKind(rawValue: kindText), kind != .kv else {
             throw APIError.badRequest("kind must be fact, summary or checkpoint")
         }
-        let resolver = try await memory.placement(workspaceID).resolver
+        let resolver = try await access.placement().resolver
         let write = MemoryWrite(content: content, kind: kind, source: .agent, expiresAt: try expiry(args), pin: try args.bool("pin"))
         let written = try await memory.commit(write, into: try args.string("namespace") ?? resolver.workspaceNamespace, by: resolver, logger: logger)
         return try Self.json(written)
     }
 
-    func commitSummary(_ args: ToolArguments, _ workspaceID: String, _ logger: Logger) async throws -> String {
+    func commitSummary(_ args: ToolArguments, _ access: WorkspaceAccess, _ logger: Logger) async throws -> String {
         guard let content = try args.string("content") else { throw APIError.badRequest("content is required") }
-        let resolver = try await memory.placement(workspaceID).resolver
+        let resolver = try await access.placement().resolver
         let now = Timestamp.now()
         let lifetime = Self.summaryLifetime.components.seconds * 1_000_000
         let expiresAt = try expiry(args) ?? Timestamp(microseconds: now.microseconds + lifetime)
@@ -117,7 +119,7 @@ struct MemoryTools: Sendable {
         return try Self.json(written)
     }
 
-    func searchMemory(_ args: ToolArguments, _ workspaceID: String) async throws -> String {
+    func searchMemory(_ args: ToolArguments, _ access: WorkspaceAccess) async throws -> String {
         let kinds = try args.strings("kinds").map { text in
             guard let kind = MemoryKind(rawValue: text) else { throw APIError.badRequest("kinds: \(text) is not a memory kind") }
             return kind
@@ -127,7 +129,7 @@ struct MemoryTools: Sendable {
             guard (1...100).contains(value) else { throw APIError.badRequest("limit must be between 1 and 100") }
             limit = value
         }
-        let resolver = try await memory.placement(workspaceID).resolver
+        let resolver = try await access.placement().resolver
         let requested = try args.strings("namespaces")
         // Asked only for namespaces it cannot read: nothing, never someone else's memories.
         if !requested.isEmpty && resolver.intersectReadable(requested).isEmpty { return #"{"memories":[]}"# }
@@ -137,15 +139,15 @@ struct MemoryTools: Sendable {
         return try Self.json(SearchResponse(memories: found))
     }
 
-    func forget(_ args: ToolArguments, _ workspaceID: String) async throws -> String {
+    func forget(_ args: ToolArguments, _ access: WorkspaceAccess) async throws -> String {
         guard let memoryID = try args.string("memory_id") else { throw APIError.badRequest("memory_id is required") }
-        let resolver = try await memory.placement(workspaceID).resolver
+        let resolver = try await access.placement().resolver
         try await memory.forget(memoryID, in: try args.string("namespace") ?? resolver.workspaceNamespace, by: resolver)
         return #"{"forgotten":true}"#
     }
 
-    func namespaces(_ workspaceID: String, writableOnly: Bool) async throws -> String {
-        let grants = try await memory.placement(workspaceID).resolver.grants.filter { !writableOnly || $0.writable }
+    func namespaces(_ access: WorkspaceAccess, writableOnly: Bool) async throws -> String {
+        let grants = try await access.placement().resolver.grants.filter { !writableOnly || $0.writable }
         let list: [JSONValue] = grants.map { grant in
             .object([
                 "name": .string(grant.name), "kind": .string(grant.kind.rawValue), "scope": .string(grant.scope.rawValue),

@@ -15,7 +15,9 @@ struct LegacyMemoryRoutes: Sendable {
         router.get("/workspaces/:id/memories", use: recall)
     }
 
-    struct CommitBody: Decodable {
+    /// Read from the parsed members rather than through JSONDecoder (the hot path), with
+    /// the messages the Decodable version gave: first problem in field order.
+    struct CommitBody {
         let content: String
         let scope: String
         /// The reference's free-form category tag (default "general"), kept with the memory.
@@ -23,18 +25,48 @@ struct LegacyMemoryRoutes: Sendable {
         /// The runtime repeats its workspace id; it must be the path's.
         let workspaceID: String?
 
-        enum CodingKeys: String, CodingKey {
-            case content, scope, namespace
-            case workspaceID = "workspace_id"
+        static let fields: Set<String> = ["content", "scope", "namespace", "workspace_id"]
+
+        init(_ object: [String: JSONValue]) throws {
+            content = try Self.required("content", object)
+            scope = try Self.required("scope", object)
+            namespace = try Self.optional("namespace", object)
+            workspaceID = try Self.optional("workspace_id", object)
         }
 
-        static let fields: Set<String> = ["content", "scope", "namespace", "workspace_id"]
+        static func decode(_ request: Request) async throws -> CommitBody {
+            let bytes = try await JSONRequest.body(request)
+            guard !bytes.isEmpty else { throw APIError.badRequest("request body is empty: expected a JSON object") }
+            return try CommitBody(bytes.withUnsafeBytes { try JSONRequest.object($0, allowed: fields) })
+        }
+
+        private static func required(_ key: String, _ object: [String: JSONValue]) throws -> String {
+            guard let value = object[key] else { throw APIError.badRequest("\(key) is required") }
+            guard case .string(let text) = value else { throw APIError.badRequest("\(key) has the wrong type") }
+            return text
+        }
+
+        private static func optional(_ key: String, _ object: [String: JSONValue]) throws -> String? {
+            switch object[key] {
+            case nil, .null?: return nil
+            case .string(let text)?: return text
+            default: throw APIError.badRequest("\(key) has the wrong type")
+            }
+        }
     }
 
-    struct Committed: Encodable {
-        let id: String
-        let scope: String
-        let namespace: String
+    /// The commit's reply, `{"id","scope","namespace"}`, written directly: every commit answers one.
+    static func committedJSON(id: String, scope: MemoryScope, tag: String) -> [UInt8] {
+        var writer = JSONWriter(capacity: 96 + tag.utf8.count)
+        writer.raw("{")
+        writer.key("id", first: true)
+        writer.string(id)
+        writer.key("scope")
+        writer.string(scope.rawValue)
+        writer.key("namespace")
+        writer.string(tag)
+        writer.raw("}")
+        return writer.bytes
     }
 
     static let defaultTag = "general"
@@ -43,7 +75,7 @@ struct LegacyMemoryRoutes: Sendable {
         let id = try context.workspaceID()
         let access = try await authenticator.requireWorkspaceAccess(request, id)
         let caller = access.caller
-        let body = try await JSONRequest.decodeObject(CommitBody.self, request, allowed: CommitBody.fields)
+        let body = try await CommitBody.decode(request)
         try Self.requireSameWorkspace(body.workspaceID, id)
         let scope: MemoryScope
         do {
@@ -65,27 +97,30 @@ struct LegacyMemoryRoutes: Sendable {
         if tag != Self.defaultTag { propagation = ["legacy": .object(["scope": .string(scope.rawValue), "namespace": .string(tag)])] }
         let write = MemoryWrite(content: body.content, kind: .fact, source: caller == .admin ? .user : .agent, propagation: propagation)
         let written = try await memory.commit(write, into: namespace, by: resolver, logger: context.logger)
-        return try JSONResponse.make(Committed(id: written.id, scope: scope.rawValue, namespace: tag), status: .created)
+        return JSONResponse.raw(Self.committedJSON(id: written.id, scope: scope, tag: tag), status: .created)
     }
 
-    /// One recalled memory in the legacy shape; org memories arrive wrapped for agents.
-    struct Recalled: Encodable {
-        let id: String
-        let content: String
-        let scope: String
-        let createdAt: String
-
-        enum CodingKeys: String, CodingKey {
-            case id, content, scope
-            case createdAt = "created_at"
+    /// The recalled memories in the legacy shape, `[{"id","content","scope","created_at"}]`;
+    /// org memories arrive wrapped for agents. Written directly rather than through
+    /// JSONEncoder: every recall answers up to 100 of them.
+    static func recalledJSON(_ memories: [Memory]) -> [UInt8] {
+        var writer = JSONWriter(capacity: 64 + memories.reduce(0) { $0 + $1.content.utf8.count + 160 })
+        writer.raw("[")
+        for (position, memory) in memories.enumerated() {
+            if position > 0 { writer.raw(",") }
+            writer.raw("{")
+            writer.key("id", first: true)
+            writer.string(memory.id)
+            writer.key("content")
+            writer.string(OrgMemory.present(memory))
+            writer.key("scope")
+            writer.string(MemoryScope(namespace: memory.namespace)?.rawValue ?? "")
+            writer.key("created_at")
+            writer.string(String(memory.createdAt.rfc3339.prefix(19)) + "Z")
+            writer.raw("}")
         }
-
-        init(_ memory: Memory) {
-            id = memory.id
-            content = OrgMemory.present(memory)
-            scope = MemoryScope(namespace: memory.namespace)?.rawValue ?? ""
-            createdAt = String(memory.createdAt.rfc3339.prefix(19)) + "Z"
-        }
+        writer.raw("]")
+        return writer.bytes
     }
 
     static let defaultLimit = 50
@@ -106,7 +141,7 @@ struct LegacyMemoryRoutes: Sendable {
             }
         }
         let found = try await memory.search(namespaces, query: request.query("q"), limit: limit, by: resolver)
-        return try JSONResponse.ok(found.map(Recalled.init))
+        return JSONResponse.raw(Self.recalledJSON(found), status: .ok)
     }
 
     static func requireSameWorkspace(_ claimed: String?, _ id: String) throws {

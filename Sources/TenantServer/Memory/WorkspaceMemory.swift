@@ -6,12 +6,12 @@ import MemoryPluginClient
 import Postgres
 
 /// The memory operations a workspace may perform, shared by the HTTP routes and the MCP
-/// tools so both keep the same rules: the namespace ACL re-derived from the live tree,
+/// tools so both keep the same rules: the namespace ACL derived from the workspace's
+/// placement (read with the caller's token; a cached one is never older than AUTH_CACHE_TTL),
 /// secrets redacted before every write, org writes escaped and audited. The plugin is the
 /// only store; its failures surface as `APIError` (503 when it is unreachable).
 struct WorkspaceMemory: Sendable {
     let plugin: MemoryPluginClient
-    let lineages: WorkspaceLineageStore
     let activity: ActivityStore
     let redactor = MemoryRedactor()
 
@@ -20,13 +20,7 @@ struct WorkspaceMemory: Sendable {
 
     init(plugin: MemoryPluginClient, pool: PostgresPool) {
         self.plugin = plugin
-        lineages = WorkspaceLineageStore(pool: pool)
         activity = ActivityStore(pool: pool)
-    }
-
-    /// The workspace's place in its tree; 404 when it does not exist.
-    func placement(_ workspaceID: String) async throws -> WorkspaceLineageStore.Placement {
-        try await lineages.requirePlacement(of: workspaceID)
     }
 
     /// Checks content the way the plugin would, before anything is sent.

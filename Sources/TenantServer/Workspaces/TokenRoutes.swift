@@ -63,6 +63,7 @@ struct TokenRoutes: Sendable {
         try await auth.requireWorkspace(request, id)
         let tokenID = try context.workspaceID("tokenId")
         guard try await tokens.revoke(tokenID: tokenID, of: id) else { throw APIError.notFound("token not found") }
+        await dependencies.tokenCacheInvalidation.announce("token revoked")
         return try JSONResponse.ok(["status": "revoked"])
     }
 
@@ -71,6 +72,7 @@ struct TokenRoutes: Sendable {
         let id = try context.workspaceID()
         guard try await dependencies.workspaces.exists(id) else { throw APIError.notFound("workspace not found") }
         let count = try await tokens.revokeAll(of: id)
+        await dependencies.tokenCacheInvalidation.announce("tokens revoked")
         return try JSONResponse.ok(RevokedReply(status: "revoked", revoked: count))
     }
 
@@ -93,6 +95,7 @@ struct TokenRoutes: Sendable {
             try await tokens.revokeAll(of: id, on: session)
             return try await tokens.issue(for: id, on: session).token
         }
+        await dependencies.tokenCacheInvalidation.announce("credentials rotated")
         context.logger.info("external credentials rotated", metadata: ["workspace_id": "\(id)", "token_prefix": "\(token.prefix)"])
         let platform = PlatformURL.resolve(dependencies.publicURL, request)
         return try JSONResponse.ok(ConnectionReply(connection: ExternalConnection(platformURL: platform, workspaceID: id, authToken: token.plaintext)))

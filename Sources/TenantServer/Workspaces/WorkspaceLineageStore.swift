@@ -1,8 +1,9 @@
 import MemoryAccess
 import Postgres
 
-/// Where a workspace sits in its tree, read from the live rows on every request: a
-/// workspace moved between two calls must not keep the namespaces of its old place.
+/// Where a workspace sits in its tree, read from the live rows: a workspace moved between
+/// two calls must not keep the namespaces of its old place. (The memory routes may take it
+/// from `VerifiedTokenCache`, which every replica clears when the tree changes.)
 struct WorkspaceLineageStore: Sendable {
     let pool: PostgresPool
 

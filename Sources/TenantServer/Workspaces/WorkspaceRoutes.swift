@@ -93,6 +93,8 @@ struct WorkspaceRoutes: Sendable {
                 try await store.reparent(id, to: parentID, on: session)
             }
         }
+        // Names and parents are part of the placements the token cache holds.
+        await dependencies.tokenCacheInvalidation.announce("workspace changed")
         guard let view = try await store.find(id) else { throw APIError.notFound("workspace not found") }
         return try JSONResponse.ok(view)
     }
@@ -104,6 +106,7 @@ struct WorkspaceRoutes: Sendable {
             guard try await store.exists(id, on: session) else { throw APIError.notFound("workspace not found") }
             return try await store.remove(id, on: session)
         }
+        await dependencies.tokenCacheInvalidation.announce("workspace removed")
         for workspaceID in removed { await dependencies.liveness.forget(workspaceID, logger: context.logger) }
         context.logger.info("workspace removed", metadata: ["workspace_id": "\(id)", "subtree": "\(removed.count)"])
         return try JSONResponse.ok(RemovedReply(status: "removed", removed: removed))
