@@ -157,9 +157,11 @@ extension BatchWire {
             return BatchItem(namespace: nil, write: .failure(.badRequest("\(path) has the wrong type")))
         }
         var fields = ItemFields()
-        var seen = Set<ItemFields.Field>()
+        // One bit per field: a Set per item (hashing the fields' names) was a tenth of the decoding.
+        var seen: UInt16 = 0
         try reader.readObject { (reader, key) throws(JSONSyntaxError) in
-            guard let field = ItemFields.Field(rawValue: key), seen.insert(field).inserted else { return try reader.skipValue() }
+            guard let field = ItemFields.Field(rawValue: key), seen & field.bit == 0 else { return try reader.skipValue() }
+            seen |= field.bit
             try fields.read(field, &reader, &shared)
         }
         return fields.item(path: path)
@@ -212,6 +214,25 @@ extension BatchWire {
             case key
             case ifMatchVersion = "if_match_version"
             case version, namespace
+
+            var bit: UInt16 {
+                let position: Int = switch self {
+                case .id: 0
+                case .content: 1
+                case .kind: 2
+                case .source: 3
+                case .expiresAt: 4
+                case .propagation: 5
+                case .pin: 6
+                case .embedding: 7
+                case .createdAt: 8
+                case .key: 9
+                case .ifMatchVersion: 10
+                case .version: 11
+                case .namespace: 12
+                }
+                return 1 << position
+            }
         }
 
         enum Problem {
