@@ -14,7 +14,7 @@ public struct BackfillOptions: Sendable {
     public var workspaceID: String?
     /// Stop after this many legacy rows.
     public var limit: Int?
-    /// Legacy rows read per keyset batch, and items per plugin batch (at most 1000).
+    /// Legacy rows read per batch (one FETCH), and items per plugin batch (at most 1000).
     public var batchSize: Int
     /// Verify only this many workspaces, chosen at random.
     public var verifySample: Int?

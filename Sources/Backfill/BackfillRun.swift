@@ -2,9 +2,9 @@ import MemoryContract
 import MemoryPluginClient
 import Postgres
 
-/// One `backfill` run: reads the legacy tables in keyset batches, maps each row, and then
-/// copies (apply) or compares (dry-run, verify) through the plugin. While one batch is
-/// written the next is read, with `concurrency` plugin batches in flight at most.
+/// One `backfill` run: reads the legacy tables in batches ordered by (time, id), maps each
+/// row, and then copies (apply) or compares (dry-run, verify) through the plugin. While
+/// batches are written the next is read, with `concurrency` plugin batches in flight at most.
 public struct BackfillRun {
     public let options: BackfillOptions
     public let pool: PostgresPool
@@ -49,16 +49,30 @@ public struct BackfillRun {
         reporter.start(mode: options.mode, total: total, tables: reader.tables, batchSize: options.batchSize, embeddings: embeddingNote)
 
         let writer = BatchWriter(client: client)
-        var inFlight: [(rows: [MappedRow], task: Task<[WriteOutcome], any Error>)] = []
         var expected: [String: [String: Expectation]] = [:]
-        var position = reader.start
-        var remaining = options.limit ?? Int.max
+        try await database {
+            try await reader.withBatches(batchSize: options.batchSize, limit: options.limit) { batches in
+                try await copy(batches, mapper, writer, &summary, &expected)
+            }
+        }
+        if options.mode != .apply {
+            try await compare(expected, &summary)
+        }
+        reporter.progress(summary, force: true)
+        reporter.finish(summary)
+        return summary
+    }
+
+    /// Maps each batch and writes it (apply) or notes what the plugin should hold (dry-run,
+    /// verify). Up to `concurrency` batches are in the plugin at once: while they are
+    /// written, the next batch is read and mapped.
+    private func copy(
+        _ batches: LegacyBatches, _ mapper: LegacyMapper, _ writer: BatchWriter,
+        _ summary: inout BackfillSummary, _ expected: inout [String: [String: Expectation]]
+    ) async throws {
+        var inFlight: [(rows: [MappedRow], task: Task<[WriteOutcome], any Error>)] = []
         do {
-            while let current = position, remaining > 0 {
-                let batchLimit = min(options.batchSize, remaining)
-                let (rows, next) = try await database { try await reader.batch(from: current, limit: batchLimit) }
-                position = next
-                remaining -= rows.count
+            while let rows = try await batches.next() {
                 summary.scanned += rows.count
                 var mapped: [MappedRow] = []
                 mapped.reserveCapacity(rows.count)
@@ -90,17 +104,10 @@ public struct BackfillRun {
             for entry in inFlight {
                 try await tally(entry.rows, entry.task, &summary)
             }
-            inFlight = []
         } catch {
             for entry in inFlight { entry.task.cancel() }
             throw error
         }
-        if options.mode != .apply {
-            try await compare(expected, &summary)
-        }
-        reporter.progress(summary, force: true)
-        reporter.finish(summary)
-        return summary
     }
 
     private func tally(_ rows: [MappedRow], _ task: Task<[WriteOutcome], any Error>, _ summary: inout BackfillSummary) async throws(BackfillError) {

@@ -224,6 +224,15 @@ struct JSONReader {
         }
     }
 
+    /// The bytes of the value at the current position, read past as `skipValue` does.
+    /// They point into the input: valid as long as it is.
+    mutating func readRawValue() throws(JSONSyntaxError) -> UnsafeRawBufferPointer {
+        _ = try kind()
+        let start = position
+        try skipValue()
+        return UnsafeRawBufferPointer(rebasing: bytes[start..<position])
+    }
+
     // MARK: - Bytes
 
     private mutating func enter(_ opening: UInt8) throws(JSONSyntaxError) {

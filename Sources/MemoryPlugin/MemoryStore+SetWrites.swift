@@ -141,6 +141,7 @@ extension MemoryStore {
         var positions: [Int] = [], namespaces: [String] = [], ids: [String?] = [], contents: [String] = []
         var kinds: [String] = [], sources: [String] = [], expiries: [Timestamp?] = [], propagations: [String?] = []
         var pins: [Bool] = [], createdAts: [Timestamp?] = [], embeddings: [String?] = []
+        var texts = PropagationTexts()
         for (position, item) in items.enumerated() {
             let write = item.write
             positions.append(position)
@@ -150,7 +151,7 @@ extension MemoryStore {
             kinds.append(write.kind.rawValue)
             sources.append(write.source.rawValue)
             expiries.append(write.expiresAt)
-            propagations.append(JSONWriter.text(write.propagation))
+            propagations.append(texts.text(write.propagation))
             pins.append(write.pin ?? false)
             createdAts.append(write.createdAt)
             if embeddingDimensions != nil { embeddings.append(write.embedding.map { PostgresVector($0).postgresText! }) }
@@ -168,6 +169,7 @@ extension MemoryStore {
         var positions: [Int] = [], namespaces: [String] = [], ids: [String?] = [], keys: [String?] = [], contents: [String] = []
         var sources: [String] = [], expiries: [Timestamp?] = [], propagations: [String?] = [], pins: [Bool] = []
         var createdAts: [Timestamp?] = [], versions: [Int64?] = []
+        var texts = PropagationTexts()
         for (position, item) in items.enumerated() {
             let write = item.write
             positions.append(position)
@@ -177,7 +179,7 @@ extension MemoryStore {
             contents.append(write.content)
             sources.append(write.source.rawValue)
             expiries.append(write.expiresAt)
-            propagations.append(JSONWriter.text(write.propagation))
+            propagations.append(texts.text(write.propagation))
             pins.append(write.pin ?? false)
             createdAts.append(write.createdAt)
             versions.append(write.version)
@@ -186,6 +188,22 @@ extension MemoryStore {
         return PostgresConnection.Statement(Self.keyValueImportSetSQL, [
             positions, namespaces, ids, keys, contents, sources, expiries, propagations, pins, createdAts, versions, names, namespaceKinds,
         ], prepared: true)
+    }
+
+    /// `propagation` as JSON text. A bulk load's items share a few distinct objects (the
+    /// batch route decodes each distinct one once), so the text of recent ones is reused
+    /// instead of being written again for every item.
+    struct PropagationTexts {
+        private var recent: [(object: [String: JSONValue], text: String)] = []
+
+        mutating func text(_ object: [String: JSONValue]?) -> String? {
+            guard let object else { return nil }
+            if let known = recent.first(where: { $0.object == object }) { return known.text }
+            guard let text = JSONWriter.text(object) else { return nil }
+            if recent.count == 4 { recent.removeFirst() }
+            recent.append((object, text))
+            return text
+        }
     }
 
     /// A UUID in lower case, without a new string when it already is (the usual case).

@@ -199,6 +199,20 @@ struct BackfillCommandTests {
         }
     }
 
+    @Test func smallBatchesReadEveryRowOnceAcrossBothTables() async throws {
+        try await withLegacyTenant { tenant in
+            // Batches of 2 end inside each table and at its end; the cursor hands out each row once.
+            let dry = try tenant.backfill(["--dry-run", "--batch-size", "1"])
+            #expect(dry.summary == SummaryLine(scanned: total, copied: Fixture.copyable, unchanged: 0, skipped: Fixture.skipped, errors: 0), "\(dry.report)")
+            let apply = try tenant.backfill(["--apply", "--batch-size", "2"])
+            #expect(apply.status == 0, "\(apply.report)")
+            #expect(apply.summary == SummaryLine(scanned: total, copied: Fixture.copyable, unchanged: 0, skipped: Fixture.skipped, errors: 0), "\(apply.report)")
+            #expect(try await tenant.count("SELECT count(*) FROM memory_plugin.memory_records") == Fixture.copyable)
+            let verify = try tenant.backfill(["--verify", "--batch-size", "3"])
+            #expect(verify.status == 0, "\(verify.report)")
+        }
+    }
+
     /// `2021-03-04T05:06:07.123456Z` (any fraction length) as `2021-03-04T05:06:07.123456`.
     static func micros(_ text: String) -> String {
         var body = text.hasSuffix("Z") ? String(text.dropLast()) : text

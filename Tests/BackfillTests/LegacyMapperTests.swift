@@ -99,6 +99,17 @@ struct LegacyMapperTests {
         #expect(chunks.allSatisfy { $0.map(BatchSplitter.estimate).reduce(0, +) <= BatchSplitter.maxRequestBytes })
     }
 
+    @Test func theQuickBoundNeverUndercutsTheEstimate() {
+        let rows = ["", "plain", "\"/\\\u{1}", String(repeating: "Zoë 🚀 \n", count: 50)].map { content in
+            MappedRow(record: memory("root", "LOCAL"), namespace: "workspace:\"/", write: MemoryWrite(
+                id: "4f1c2d3e-0000-4000-8000-000000000010", content: content, kind: .kv, source: .agent,
+                propagation: ["legacy": .object(["\"": .string("\u{0}/"), "n": .number(1), "list": .array([.string("\\"), .null])])],
+                embedding: [1, 2], key: "k\"ey", version: 1))
+        }
+        for row in rows { #expect(BatchSplitter.roughBound(row) >= BatchSplitter.estimate(row)) }
+        #expect(BatchSplitter.split(rows).count == 1)
+    }
+
     @Test func legacySpellingsAreRewrittenOnlyForBackfill() {
         #expect(LegacyFlagSpelling.rewrite(["backfill", "-apply", "-verify-sample=5", "-workspace", "w", "-limit=3", "-apply=false"])
             == ["backfill", "--apply", "--verify-sample=5", "--workspace", "w", "--limit=3"])

@@ -105,6 +105,26 @@ struct BatchWireTests {
         #expect(read.dropFirst().first.flatMap { if case .failure(let error) = $0.write { error.message } else { nil } } == "items[1].embedding[1] is not valid")
     }
 
+    /// Namespaces and `propagation` objects that recur are decoded once and shared; items
+    /// whose bytes differ (spacing, escapes, key order) still decode as JSONDecoder has them.
+    @Test func repeatedNamespacesAndPropagationsDecodeAsJSONDecoderDoes() throws {
+        let items = [
+            #"{"namespace":"workspace:a","content":"1","kind":"fact","source":"agent","propagation":{"legacy":{"scope":"LOCAL","table":"agent_memories"}}}"#,
+            #"{"namespace":"workspace:a","content":"2","kind":"fact","source":"agent","propagation":{"legacy":{"scope":"LOCAL","table":"agent_memories"}}}"#,
+            #"{"namespace":"workspace:\u0061","content":"3","kind":"fact","source":"agent","propagation": {"legacy": {"table":"agent_memories","scope":"LOCAL"}}}"#,
+            #"{"namespace":"workspace:b","content":"4","kind":"fact","source":"agent","propagation":{"legacy":{"scope":"TEAM","table":"agent_memories"}}}"#,
+            #"{"namespace":"workspace:a","content":"5","kind":"fact","source":"agent","propagation":{"legacy":{"scope":"LOCAL","table":"agent_memories"},"x":1}}"#,
+            #"{"namespace":"workspace:a","content":"6","kind":"fact","source":"agent","propagation":{"legacy":{"scope":"LOCAL","table":"agent_memories"}}}"#,
+        ]
+        let body = "{\"items\":[" + items.joined(separator: ",") + "]}"
+        let expected = try JSONDecoder().decode(BatchRequest.self, from: Data(body.utf8)).items
+        let decoded = try Array(body.utf8).withUnsafeBytes { bytes throws(ContractError) in try BatchWire.decodeRequest(bytes) }
+        #expect(decoded.map(\.namespace) == expected.map(\.namespace))
+        #expect(decoded.map(\.namespace) == ["workspace:a", "workspace:a", "workspace:a", "workspace:b", "workspace:a", "workspace:a"])
+        #expect(try decoded.map { try $0.write.get() } == expected.map { try $0.write.get() })
+        #expect(try decoded.map { try $0.write.get().propagation?.count } == [1, 1, 1, 1, 2, 1])
+    }
+
     @Test func aBodyThatIsNotABatchIsRefusedAsAWhole() {
         func refusal(_ body: String) -> String? {
             do {

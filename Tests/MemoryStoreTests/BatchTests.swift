@@ -155,6 +155,37 @@ extension BatchTests {
         }
     }
 
+    /// A batch's set statements run at the same time on separate connections. A fact and
+    /// a kv import that claim the same id race each other: one is written, the other fails
+    /// alone, and nothing else in the batch is lost or written twice.
+    @Test func setStatementsRunningAtOnceNeitherLoseNorDuplicateRows() async throws {
+        try await withStore { store, pool in
+            let then = Timestamp(rfc3339: "2022-02-03T04:05:06.789012Z")!
+            let shared = "40000000-0000-4000-8000-000000000001"
+            var items = (0..<1200).map { index in
+                BatchItem(namespace: "workspace:w\(index % 7)", write: fact("memory \(index)", id: UUID().uuidString.lowercased(), createdAt: then))
+            }
+            items[700] = BatchItem(namespace: "workspace:w0", write: fact("the fact", id: shared, createdAt: then))
+            items += (0..<600).map { index in
+                BatchItem(namespace: "workspace:kv\(index % 5)", write: MemoryWrite(
+                    id: index == 300 ? shared : UUID().uuidString.lowercased(), content: "{\"n\": \(index)}", kind: .kv, source: .agent,
+                    createdAt: then, key: "key-\(index)", version: 2))
+            }
+            let results = try await store.batch(items, limits: limits)
+            #expect(results.map(\.index) == Array(0..<1800))
+            // Each outcome belongs to its own item, whichever statement finished first.
+            #expect(results.enumerated().allSatisfy { $0.offset == 1500 || $0.element.id == (try? items[$0.offset].write.get())?.id })
+            let contested = [results[700], results[1200 + 300]]
+            #expect(contested.map(\.status).sorted { $0.rawValue < $1.rawValue } == [.created, .error], "\(contested)")
+            #expect(results.enumerated().allSatisfy { $0.offset == 700 || $0.offset == 1500 || $0.element.status == .created })
+            #expect(try await pool.query("SELECT count(*) FROM memory_plugin.memory_records")[0].decode(Int.self, at: 0) == 1799)
+            #expect(try await pool.query("SELECT count(*) FROM memory_plugin.memory_records WHERE id = $1", [shared])[0].decode(Int.self, at: 0) == 1)
+            let again = try await store.batch(items, limits: limits)
+            #expect(again.enumerated().allSatisfy { $0.offset == 700 || $0.offset == 1500 || $0.element.status == .unchanged })
+            #expect(try await pool.query("SELECT count(*) FROM memory_plugin.memory_records")[0].decode(Int.self, at: 0) == 1799)
+        }
+    }
+
     @Test func thePlanSendsRepeatedIdsAndKeysAndWritesWithoutTimesOneByOne() {
         let then = Timestamp(rfc3339: "2021-05-06T07:08:09Z")!
         let id = "20000000-0000-4000-8000-000000000001"
