@@ -140,7 +140,10 @@ public struct MemoryStore: Sendable {
         if write.id == nil, knownNamespaces.contains(namespace) {
             let fact = CommitBatches.FreshFact(namespace, write)
             do {
-                if case .inserted(true) = try await run(.fresh(fact)) { return MemoryWriteResponse(id: fact.id, namespace: namespace) }
+                if case .inserted(true) = try await run(.fresh(fact)) {
+                    statistics.noteCommit()
+                    return MemoryWriteResponse(id: fact.id, namespace: namespace)
+                }
                 // Nothing written: the namespace has expired.
                 return MemoryWriteResponse(id: try await explain(nil), namespace: namespace)
             } catch let error as PostgresError where error.sqlState == .foreignKeyViolation {
@@ -153,6 +156,7 @@ public struct MemoryStore: Sendable {
         }
         if let row = result.first {
             knownNamespaces.insert(namespace)
+            statistics.noteCommit()
             return MemoryWriteResponse(id: try row.decode(String.self, "id"), namespace: namespace)
         }
         return MemoryWriteResponse(id: try await explain(write.id), namespace: namespace)

@@ -238,4 +238,36 @@ struct StatisticsRefreshTests {
             #expect(analyzed != nil, "700 rows from bulk writes did not lead to an ANALYZE")
         }
     }
+
+    @Test func singleCommitsThatDoubleTheTableAnalyzeItPromptly() async throws {
+        try await withTestDatabase("growth") { database, pool in
+            try await MigrationRunner(pool: pool).up(.memoryPlugin)
+            // A slow pause-based delay, so only the growth rule can explain a prompt ANALYZE.
+            let store = MemoryStore(pool: pool, statistics: StatisticsRefresh(
+                pool: pool, threshold: 40, delay: .seconds(600), maxDelay: .seconds(600), growthDelay: .milliseconds(100)))
+            func analyzeCount() async throws -> Int {
+                try await pool.query("SELECT analyze_count::int FROM pg_stat_user_tables WHERE schemaname = 'memory_plugin' AND relname = 'memory_records'")[0]
+                    .decode(Int.self, at: 0)
+            }
+            func awaitAnalyzeCount(_ wanted: Int) async throws -> Int {
+                var count = try await analyzeCount()
+                for _ in 0..<100 where count < wanted {
+                    try await Task.sleep(for: .milliseconds(100))
+                    count = try await analyzeCount()
+                }
+                return count
+            }
+            for index in 0..<30 { _ = try await store.commit("workspace:g", fact("early \(index)")) }
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await analyzeCount() == 0, "30 commits are below the threshold")
+            for index in 0..<15 { _ = try await store.commit("workspace:g", fact("more \(index)")) }
+            #expect(try await awaitAnalyzeCount(1) == 1, "45 commits into an empty table did not lead to an ANALYZE")
+            // The table now holds 45 rows: the next ANALYZE waits for 45 more commits.
+            for index in 0..<40 { _ = try await store.commit("workspace:g", fact("later \(index)")) }
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await analyzeCount() == 1, "40 commits do not double a table of 45")
+            for index in 0..<10 { _ = try await store.commit("workspace:g", fact("last \(index)")) }
+            #expect(try await awaitAnalyzeCount(2) == 2)
+        }
+    }
 }
