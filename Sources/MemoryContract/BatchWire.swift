@@ -46,12 +46,7 @@ public enum BatchWire {
         }
         if let embedding = write.embedding {
             writer.key("embedding")
-            writer.raw("[")
-            for (position, value) in embedding.enumerated() {
-                if position > 0 { writer.raw(",") }
-                writer.float(value)
-            }
-            writer.raw("]")
+            writer.floats(embedding)
         }
         if let createdAt = write.createdAt {
             writer.key("created_at")

@@ -44,6 +44,16 @@ public struct JSONWriter {
         bytes.append(contentsOf: "\(value)".utf8)
     }
 
+    /// An array of floats (an embedding).
+    public mutating func floats(_ values: [Float]) {
+        bytes.append(UInt8(ascii: "["))
+        for (position, value) in values.enumerated() {
+            if position > 0 { bytes.append(UInt8(ascii: ",")) }
+            float(value)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
     /// A string literal: quotes, backslashes and control characters escaped.
     public mutating func string(_ text: String) {
         bytes.append(UInt8(ascii: "\""))

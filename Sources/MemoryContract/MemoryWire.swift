@@ -247,12 +247,7 @@ public enum MemoryWire {
         }
         if let embedding = request.embedding {
             writer.key("embedding")
-            writer.raw("[")
-            for (position, value) in embedding.enumerated() {
-                if position > 0 { writer.raw(",") }
-                writer.float(value)
-            }
-            writer.raw("]")
+            writer.floats(embedding)
         }
         writer.raw("}")
         return writer.wroteNonFiniteNumber ? nil : writer.bytes
