@@ -257,10 +257,12 @@ public final class MemoryPluginClient: Sendable {
     }
 
     /// Sends on a pooled connection. A reused connection that the plugin closed before
-    /// answering (a restart, an idle timeout) is retried once on a fresh one, but only for
-    /// requests that are safe to send twice.
+    /// answering (a restart, an upgrade's handover, an idle timeout) is dropped and the
+    /// request sent again, but only a request that is safe to send twice. After a restart
+    /// every idle connection is stale, so it goes on until one answers or a fresh one is
+    /// dialled (at most one try per pooled connection, plus the fresh one).
     private func exchange(head: HTTPRequestHead, body: ByteBuffer?, deadline: NIODeadline, replayable: Bool) async throws -> PluginHTTPResponse {
-        var retried = false
+        var retries = 0
         while true {
             let connection: PluginConnection
             let reused: Bool
@@ -278,8 +280,9 @@ public final class MemoryPluginClient: Sendable {
                 return response
             } catch {
                 pool.release(connection, reusable: false)
-                if reused, replayable, !retried, let transport = error as? PluginTransportError, transport.beforeResponse {
-                    retried = true
+                if reused, replayable, retries <= configuration.maxConnections, let transport = error as? PluginTransportError,
+                   transport.beforeResponse {
+                    retries += 1
                     continue
                 }
                 throw error
