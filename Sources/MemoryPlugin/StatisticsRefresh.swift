@@ -88,6 +88,9 @@ public final class StatisticsRefresh: Sendable {
                 try? await Task.sleep(until: due, clock: .continuous)
             }
             state.withLock { state in
+                // Until the ANALYZE reports the table's size, what this process added is
+                // the best estimate of its growth.
+                state.rowsAtAnalyze += state.commitsSinceAnalyze + state.rowsSinceAnalyze
                 state.rowsSinceAnalyze = 0
                 state.commitsSinceAnalyze = 0
                 state.scheduled = false
