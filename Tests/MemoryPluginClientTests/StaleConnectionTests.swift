@@ -60,27 +60,43 @@ final class OneAnswerListener: @unchecked Sendable {
             while true {
                 let connection = accept(descriptor, nil, nil)
                 if connection < 0 { return }
-                lock.withLock { accepted.append(connection) }
-                Thread { Self.serve(connection) }.start()
+                lock.withLock {
+                    accepted.append(connection)
+                    acceptedCount += 1
+                }
+                Thread { [self] in serve(connection) }.start()
             }
         }.start()
     }
 
-    var connections: Int { lock.withLock { accepted.count } }
+    /// Connections accepted so far.
+    var connections: Int { lock.withLock { acceptedCount } }
+    private var acceptedCount = 0
 
-    private static func serve(_ connection: Int32) {
-        guard readRequest(connection) else { return }
+    private func serve(_ connection: Int32) {
+        defer { closeOnce(connection) }
+        guard Self.readRequest(connection) else { return }
         Thread.sleep(forTimeInterval: 0.3)
         let body = #"{"memories":[]}"#
         let response = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
         _ = response.withCString { send(connection, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
         // The next request is read, then the connection closed without an answer.
-        _ = readRequest(connection)
-        _ = Glibc.close(connection)
+        _ = Self.readRequest(connection)
+    }
+
+    /// Only the connection's own thread closes it, once: closed twice, or read after
+    /// another thread closed it, its number may by then belong to another test's socket
+    /// (NIO then crashes on EBADF).
+    private func closeOnce(_ connection: Int32) {
+        lock.withLock {
+            guard let index = accepted.firstIndex(of: connection) else { return }
+            accepted.remove(at: index)
+            _ = Glibc.close(connection)
+        }
     }
 
     /// Reads one request (head and Content-Length body); false when the peer closed.
-    private static func readRequest(_ connection: Int32) -> Bool {
+    static func readRequest(_ connection: Int32) -> Bool {
         var data = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -99,6 +115,8 @@ final class OneAnswerListener: @unchecked Sendable {
     func close() {
         shutdown(descriptor, Int32(SHUT_RDWR))
         _ = Glibc.close(descriptor)
-        for connection in lock.withLock({ accepted }) { _ = Glibc.close(connection) }
+        // Wakes each connection's thread, which then closes it. Under the lock, so that no
+        // thread closes one (and the number is reused) in between.
+        lock.withLock { for connection in accepted { shutdown(connection, Int32(SHUT_RDWR)) } }
     }
 }
