@@ -13,7 +13,7 @@ struct StaleConnectionTests {
     @Test func aSearchGoesThroughEveryStaleConnectionToAFreshOne() async throws {
         let listener = try OneAnswerListener()
         defer { listener.close() }
-        let client = try makeClient(port: listener.port, timeout: .seconds(10), maxConnections: 8)
+        let client = try makeClient(port: listener.port, timeout: .seconds(30), maxConnections: 8)
         defer { Task { await client.shutdown() } }
         let request = SearchRequest(namespaces: ["workspace:a"], query: "plan")
 
@@ -22,12 +22,15 @@ struct StaleConnectionTests {
             for _ in 0..<4 { group.addTask { _ = try await client.search(request) } }
             try await group.waitForAll()
         }
-        #expect(client.poolStatistics.idle == 4, "\(client.poolStatistics)")
-        #expect(listener.connections == 4)
+        // (On a busy machine a late task may have reused one; two stale ones are enough
+        // to need more than one retry.)
+        let stale = client.poolStatistics.idle
+        let dialled = listener.connections
+        #expect(stale >= 2, "\(client.poolStatistics)")
 
-        // Each of them is closed as the next request arrives on it; the fifth try is fresh.
+        // Each of them is closed as the next request arrives on it; the last try is fresh.
         #expect(try await client.search(request) == [])
-        #expect(listener.connections == 5)
+        #expect(listener.connections == dialled + 1)
         #expect(client.breaker.state == .closed)
     }
 }
@@ -59,7 +62,11 @@ final class OneAnswerListener: @unchecked Sendable {
         Thread { [self] in
             while true {
                 let connection = accept(descriptor, nil, nil)
-                if connection < 0 { return }
+                // Other tests' child processes send this one SIGCHLD: EINTR is not the end.
+                if connection < 0 {
+                    if errno == EINTR || errno == ECONNABORTED { continue }
+                    return
+                }
                 lock.withLock {
                     accepted.append(connection)
                     acceptedCount += 1
@@ -79,7 +86,16 @@ final class OneAnswerListener: @unchecked Sendable {
         Thread.sleep(forTimeInterval: 0.3)
         let body = #"{"memories":[]}"#
         let response = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
-        _ = response.withCString { send(connection, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+        response.withCString { text in
+            var sent = 0
+            let length = strlen(text)
+            while sent < length {
+                let count = send(connection, text + sent, length - sent, Int32(MSG_NOSIGNAL))
+                if count < 0, errno == EINTR { continue }
+                if count <= 0 { return }
+                sent += count
+            }
+        }
         // The next request is read, then the connection closed without an answer.
         _ = Self.readRequest(connection)
     }
@@ -107,6 +123,7 @@ final class OneAnswerListener: @unchecked Sendable {
                 if data.count - end.upperBound >= length { return true }
             }
             let count = recv(connection, &buffer, buffer.count, 0)
+            if count < 0, errno == EINTR { continue }
             if count <= 0 { return false }
             data.append(contentsOf: buffer[0..<count])
         }
