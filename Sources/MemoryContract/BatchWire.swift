@@ -7,12 +7,9 @@ public enum BatchWire {
     /// namespace. Nil when a number in an item is not finite (JSON cannot hold it).
     public static func request(_ items: [(namespace: String?, write: MemoryWrite)]) -> [UInt8]? {
         var writer = JSONWriter(capacity: items.reduce(16) { $0 + 200 + $1.write.content.utf8.count })
-        writer.raw("{\"items\":[")
-        for (position, item) in items.enumerated() {
-            if position > 0 { writer.raw(",") }
-            write(item.write, namespace: item.namespace, into: &writer)
-        }
-        writer.raw("]}")
+        writer.raw("{\"items\":")
+        writer.array(items) { write($1.write, namespace: $1.namespace, into: &$0) }
+        writer.raw("}")
         return writer.wroteNonFiniteNumber ? nil : writer.bytes
     }
 
@@ -70,9 +67,8 @@ public enum BatchWire {
     /// `{"results":[...]}` as `BatchResponse` encodes it.
     public static func response(_ results: [BatchItemResult]) -> [UInt8] {
         var writer = JSONWriter(capacity: 16 + results.count * 80)
-        writer.raw("{\"results\":[")
-        for (position, result) in results.enumerated() {
-            if position > 0 { writer.raw(",") }
+        writer.raw("{\"results\":")
+        writer.array(results) { writer, result in
             writer.raw("{")
             writer.key("index", first: true)
             writer.integer(result.index)
@@ -99,7 +95,7 @@ public enum BatchWire {
             }
             writer.raw("}")
         }
-        writer.raw("]}")
+        writer.raw("}")
         return writer.bytes
     }
 }

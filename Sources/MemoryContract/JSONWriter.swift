@@ -44,15 +44,23 @@ public struct JSONWriter {
         bytes.append(contentsOf: "\(value)".utf8)
     }
 
-    /// An array of floats (an embedding).
-    public mutating func floats(_ values: [Float]) {
+    /// `[e1,e2,...]`, each element written by `element`.
+    public mutating func array<Elements: Sequence>(_ elements: Elements, _ element: (inout JSONWriter, Elements.Element) -> Void) {
         bytes.append(UInt8(ascii: "["))
-        for (position, value) in values.enumerated() {
-            if position > 0 { bytes.append(UInt8(ascii: ",")) }
-            float(value)
+        var first = true
+        for value in elements {
+            if !first { bytes.append(UInt8(ascii: ",")) }
+            first = false
+            element(&self, value)
         }
         bytes.append(UInt8(ascii: "]"))
     }
+
+    /// An array of floats (an embedding).
+    public mutating func floats(_ values: [Float]) { array(values) { $0.float($1) } }
+
+    /// An array of strings.
+    public mutating func strings(_ values: [String]) { array(values) { $0.string($1) } }
 
     /// A string literal: quotes, backslashes and control characters escaped.
     public mutating func string(_ text: String) {
@@ -93,13 +101,7 @@ public struct JSONWriter {
         case .bool(let flag): bool(flag)
         case .number(let number): self.number(number)
         case .string(let text): string(text)
-        case .array(let array):
-            bytes.append(UInt8(ascii: "["))
-            for (position, element) in array.enumerated() {
-                if position > 0 { bytes.append(UInt8(ascii: ",")) }
-                self.value(element)
-            }
-            bytes.append(UInt8(ascii: "]"))
+        case .array(let array): self.array(array) { $0.value($1) }
         case .object(let object): self.object(object)
         }
     }

@@ -48,14 +48,7 @@ extension JSONWriter {
     }
 
     /// An array of memories (`[]` when empty, never null).
-    public mutating func memories(_ memories: [Memory]) {
-        raw("[")
-        for (position, memory) in memories.enumerated() {
-            if position > 0 { raw(",") }
-            self.memory(memory)
-        }
-        raw("]")
-    }
+    public mutating func memories(_ memories: [Memory]) { array(memories) { $0.memory($1) } }
 }
 
 extension SearchResponse {

@@ -232,14 +232,14 @@ public enum MemoryWire {
         var writer = JSONWriter(capacity: 64 + request.namespaces.reduce(0) { $0 + $1.utf8.count + 3 } + (request.query?.utf8.count ?? 0))
         writer.raw("{")
         writer.key("namespaces", first: true)
-        strings(request.namespaces, into: &writer)
+        writer.strings(request.namespaces)
         if let query = request.query {
             writer.key("query")
             writer.string(query)
         }
         if let kinds = request.kinds {
             writer.key("kinds")
-            strings(kinds.map(\.rawValue), into: &writer)
+            writer.strings(kinds.map(\.rawValue))
         }
         if let limit = request.limit {
             writer.key("limit")
@@ -251,14 +251,5 @@ public enum MemoryWire {
         }
         writer.raw("}")
         return writer.wroteNonFiniteNumber ? nil : writer.bytes
-    }
-
-    private static func strings(_ values: [String], into writer: inout JSONWriter) {
-        writer.raw("[")
-        for (position, value) in values.enumerated() {
-            if position > 0 { writer.raw(",") }
-            writer.string(value)
-        }
-        writer.raw("]")
     }
 }

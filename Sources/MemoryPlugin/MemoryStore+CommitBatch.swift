@@ -166,14 +166,15 @@ struct CommitBatches: Sendable {
         }
     }
 
-    private func statement(for job: CommitJob) -> PostgresConnection.Statement {
+    func statement(for job: CommitJob) -> PostgresConnection.Statement {
         switch job {
         case .statement(let statement): statement
         case .fresh(let fact): freshFactStatement(fact)
         }
     }
 
-    private static func outcome(of job: CommitJob, _ result: Result<PostgresResult, PostgresError>) -> CommitResult {
+    /// A fresh fact's outcome is whether its row was written; any other job's, its rows.
+    static func outcome(of job: CommitJob, _ result: Result<PostgresResult, PostgresError>) -> CommitResult {
         result.map { result in
             if case .fresh = job { return .inserted(!result.isEmpty) }
             return .rows(result)

@@ -121,11 +121,8 @@ public struct MemoryStore: Sendable {
         }
         let batches = batches
         return try await commitFact(namespace, write, run: { job in
-            switch job {
-            case .statement(let statement): .rows(try await session.query(prepared: statement.sql, statement.parameters))
-            case .fresh(let fact):
-                .inserted(!(try await session.query(prepared: batches.freshFactSQL, batches.freshFactStatement(fact).parameters).isEmpty))
-            }
+            let statement = batches.statement(for: job)
+            return try CommitBatches.outcome(of: job, .success(try await session.query(prepared: statement.sql, statement.parameters))).get()
         }, explain: { id in
             try await explainEmptyCommit(namespace, id: id, session)
         })

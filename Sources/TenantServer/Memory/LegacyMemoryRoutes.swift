@@ -105,9 +105,7 @@ struct LegacyMemoryRoutes: Sendable {
     /// JSONEncoder: every recall answers up to 100 of them.
     static func recalledJSON(_ memories: [Memory]) -> [UInt8] {
         var writer = JSONWriter(capacity: 64 + memories.reduce(0) { $0 + $1.content.utf8.count + 160 })
-        writer.raw("[")
-        for (position, memory) in memories.enumerated() {
-            if position > 0 { writer.raw(",") }
+        writer.array(memories) { writer, memory in
             writer.raw("{")
             writer.key("id", first: true)
             writer.string(memory.id)
@@ -119,7 +117,6 @@ struct LegacyMemoryRoutes: Sendable {
             writer.string(String(memory.createdAt.rfc3339.prefix(19)) + "Z")
             writer.raw("}")
         }
-        writer.raw("]")
         return writer.bytes
     }
 
