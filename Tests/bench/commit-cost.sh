@@ -27,16 +27,13 @@ say() { echo "commit-cost: $*" >&2; }
 [ "$(id -u)" = 0 ] || { say "needs root (cgroups, and PostgreSQL as the postgres account)"; exit 1; }
 [ -d $CG/cpuacct ] || { say "needs cgroup v1 cpuacct at $CG/cpuacct"; exit 1; }
 
-bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-plugin_pid=
+. Tests/bench/scratch.sh
 cleanup() {
-  [ -n "$plugin_pid" ] && kill "$plugin_pid" 2>/dev/null && wait "$plugin_pid" 2>/dev/null || true
-  runuser -u postgres -- "$bindir/pg_ctl" -D "$STATE/pg" -m immediate stop >/dev/null 2>&1 || true
+  scratch_stop
   for c in cpu cpuacct; do
     echo $$ > $CG/$c/cgroup.procs 2>/dev/null || true
     rmdir $CG/$c/$NAME 2>/dev/null || true
   done
-  rm -rf "$STATE"
 }
 trap cleanup EXIT
 
@@ -46,16 +43,7 @@ usage() { cat $CG/cpuacct/$NAME/cpuacct.usage; }
 
 # The settings of the test servers (Tests/services.sh), and autovacuum off: vacuuming the
 # rows one run wrote would land in the next run's CPU figures.
-chown postgres: "$STATE"
-runuser -u postgres -- "$bindir/initdb" -D "$STATE/pg" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
-runuser -u postgres -- "$bindir/pg_ctl" -D "$STATE/pg" -l "$STATE/pg.log" -w \
-  -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $STATE -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c autovacuum=off" start >/dev/null
-dsn=postgres://postgres@127.0.0.1:$PG_PORT/postgres
-
-env MEMORY_PLUGIN_DATABASE_URL=$dsn MEMORY_PLUGIN_LISTEN_ADDR=127.0.0.1:$PLUGIN_PORT LOG_LEVEL=warning \
-  ${PLUGIN_POOL:+MEMORY_PLUGIN_DB_POOL=$PLUGIN_POOL} "$BIN" memory-plugin --config /dev/null &
-plugin_pid=$!
-until curl -sf 127.0.0.1:$PLUGIN_PORT/v1/health >/dev/null; do sleep 0.05; done
+scratch_start -c max_connections=200 -c autovacuum=off -- ${PLUGIN_POOL:+MEMORY_PLUGIN_DB_POOL=$PLUGIN_POOL}
 
 # utime + stime of one process, in nanoseconds.
 proc_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f\n", ($14 + $15) * 1000000000 / hz }' "/proc/$1/stat"; }

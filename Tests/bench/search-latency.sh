@@ -23,25 +23,10 @@ say() { echo "search-latency: $*" >&2; }
 [ -x "$BIN" ] || { say "no binary at $BIN (swift build -c release --static-swift-stdlib)"; exit 1; }
 [ "$(id -u)" = 0 ] || { say "needs root (PostgreSQL runs as the postgres account)"; exit 1; }
 
-bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-plugin_pid=
-cleanup() {
-  [ -n "$plugin_pid" ] && kill "$plugin_pid" 2>/dev/null && wait "$plugin_pid" 2>/dev/null || true
-  runuser -u postgres -- "$bindir/pg_ctl" -D "$STATE/pg" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$STATE"
-}
-trap cleanup EXIT
+. Tests/bench/scratch.sh
+trap scratch_stop EXIT
 
-chown postgres: "$STATE"
-runuser -u postgres -- "$bindir/initdb" -D "$STATE/pg" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
-runuser -u postgres -- "$bindir/pg_ctl" -D "$STATE/pg" -l "$STATE/pg.log" -w \
-  -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $STATE -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null
-dsn=postgres://postgres@127.0.0.1:$PG_PORT/postgres
-
-env MEMORY_PLUGIN_DATABASE_URL=$dsn MEMORY_PLUGIN_LISTEN_ADDR=127.0.0.1:$PLUGIN_PORT LOG_LEVEL=warning \
-  "$BIN" memory-plugin --config /dev/null &
-plugin_pid=$!
-until curl -sf 127.0.0.1:$PLUGIN_PORT/v1/health >/dev/null; do sleep 0.05; done
+scratch_start
 
 bench() {
   "$BIN" bench plugin --url http://127.0.0.1:$PLUGIN_PORT --concurrency 8 --config /dev/null --namespace $NAMESPACE "$@"
