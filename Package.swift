@@ -352,7 +352,13 @@ let package = Package(
         ),
         .testTarget(
             name: "MemoryPluginClientTests",
-            dependencies: ["MemoryPluginClient", "MemoryContract", "TestSupport"],
+            dependencies: [
+                "MemoryPluginClient", "MemoryContract", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

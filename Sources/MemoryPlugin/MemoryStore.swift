@@ -104,8 +104,10 @@ public struct MemoryStore: Sendable {
             guard write.kind != .kv else {
                 return try await pool.withConnection { session in try await commit(namespace, write, session) }
             }
-            // Concurrent commits share round trips through the coalescer.
-            return try await commitFact(namespace, write, run: { job in try await coalescer.run(job).get() }, explain: { id in
+            // Concurrent commits share round trips through the coalescer. Outside a
+            // transaction, a supplied id may try the plain insert first: a failed insert
+            // aborts nothing else there.
+            return try await commitFact(namespace, write, suppliedIDMayTryInsert: true, run: { job in try await coalescer.run(job).get() }, explain: { id in
                 try await pool.withConnection { session in try await explainEmptyCommit(namespace, id: id, session) }
             })
         }
@@ -120,7 +122,7 @@ public struct MemoryStore: Sendable {
             return try await commitKeyValue(namespace, NamespaceKind.inferred(from: namespace).rawValue, write, try Self.json(write.propagation), session)
         }
         let batches = batches
-        return try await commitFact(namespace, write, run: { job in
+        return try await commitFact(namespace, write, suppliedIDMayTryInsert: false, run: { job in
             let statement = batches.statement(for: job)
             return try CommitBatches.outcome(of: job, .success(try await session.query(prepared: statement.sql, statement.parameters))).get()
         }, explain: { id in
@@ -130,11 +132,14 @@ public struct MemoryStore: Sendable {
 
     /// A non-kv commit, whichever way its statements reach the database (`run`); `explain`
     /// turns "no row came back" into the id or the refusal.
+    /// Clients that give every write an id (ours do, so that a request can be sent again
+    /// after a stale keep-alive connection) keep the cheap insert with
+    /// `suppliedIDMayTryInsert`.
     private func commitFact(
-        _ namespace: String, _ write: MemoryWrite,
+        _ namespace: String, _ write: MemoryWrite, suppliedIDMayTryInsert: Bool,
         run: (CommitBatches.CommitJob) async throws -> CommitBatches.CommitOutcome, explain: (String?) async throws -> String
     ) async throws -> MemoryWriteResponse {
-        if write.id == nil, knownNamespaces.contains(namespace) {
+        if write.id == nil || suppliedIDMayTryInsert, knownNamespaces.contains(namespace) {
             let fact = CommitBatches.FreshFact(namespace, write)
             do {
                 if case .inserted(true) = try await run(.fresh(fact)) {
@@ -146,6 +151,9 @@ public struct MemoryStore: Sendable {
             } catch let error as PostgresError where error.sqlState == .foreignKeyViolation {
                 // Deleted since we saw it: the full statement below creates it again.
                 knownNamespaces.remove(namespace)
+            } catch let error as PostgresError where error.sqlState == .uniqueViolation && write.id != nil {
+                // The supplied id exists (a repeated request, an update, or another
+                // namespace's memory): the full statement below tells which.
             }
         }
         guard case .rows(let result) = try await run(.statement(.init(commitSQL, try commitParameters(namespace, write), prepared: true))) else {

@@ -79,13 +79,33 @@ public final class MemoryPluginClient: Sendable {
     }
 
     /// `POST /v1/namespaces/{name}/memories` (201). A namespace that does not exist is created.
+    /// A fact without an id gets one here, which makes the request safe to send again.
     public func commit(namespace: String, write: MemoryWrite) async throws(MemoryPluginClientError) -> MemoryWriteResponse {
         let route = "POST /v1/namespaces/{name}/memories"
+        let write = Self.identified(write)
         guard let body = MemoryWire.commitRequest(write) else {
             throw .rejected(.badRequest("the request body for \(route) cannot be encoded as JSON (a non-finite number?)"))
         }
-        // Only a write with an id is idempotent, so only it may be sent twice.
-        return try await call(.POST, namespacePath(namespace) + "/memories", route: route, bodyBuffer: ByteBuffer(bytes: body), replayable: write.id != nil)
+        return try await call(
+            .POST, namespacePath(namespace) + "/memories", route: route, bodyBuffer: ByteBuffer(bytes: body),
+            replayable: Self.isReplayable(write))
+    }
+
+    /// Gives a fact without an id a random one, as the plugin would have. Without it, a
+    /// commit that met a connection the plugin had just closed (an upgrade's handover)
+    /// could not be sent again: it might have been written. A K/V write keeps no id: there
+    /// an id means "only if the entry still has this id".
+    static func identified(_ write: MemoryWrite) -> MemoryWrite {
+        guard write.id == nil, write.kind != .kv else { return write }
+        var write = write
+        write.id = UUID().uuidString.lowercased()
+        return write
+    }
+
+    /// A write may be sent twice when the second one changes nothing: a fact with an id,
+    /// or a K/V import (an explicit version). A K/V set bumps the version each time.
+    static func isReplayable(_ write: MemoryWrite) -> Bool {
+        write.kind == .kv ? write.version != nil : write.id != nil
     }
 
     /// `POST /v1/search`; an empty result is `[]`.
@@ -120,17 +140,21 @@ public final class MemoryPluginClient: Sendable {
         var results = [BatchItemResult?](repeating: nil, count: items.count)
         var sent: [(namespace: String?, write: MemoryWrite)] = []
         var sentIndex: [Int] = []
+        // Items whose id was made here: a failed one reports none, as it had none.
+        var madeID = Set<Int>()
         for (index, item) in items.enumerated() {
             switch item.write {
             case .success(let write):
-                sent.append((item.namespace, write))
+                let identified = Self.identified(write)
+                if identified.id != write.id { madeID.insert(sent.count) }
+                sent.append((item.namespace, identified))
                 sentIndex.append(index)
             case .failure(let error):
                 results[index] = BatchItemResult(index: index, id: nil, status: .error, error: error)
             }
         }
         if !sent.isEmpty {
-            let replayable = sent.allSatisfy { $0.write.id != nil }
+            let replayable = sent.allSatisfy { Self.isReplayable($0.write) }
             let route = "POST /v1/memories/batch"
             guard let body = BatchWire.request(sent) else {
                 throw .rejected(.badRequest("the request body for \(route) cannot be encoded as JSON (a non-finite number?)"))
@@ -140,6 +164,7 @@ public final class MemoryPluginClient: Sendable {
                 guard sentIndex.indices.contains(result.index) else {
                     throw .protocolViolation("POST /v1/memories/batch answered a result for item \(result.index) of \(sent.count)")
                 }
+                if result.status == .error, madeID.contains(result.index) { result.id = nil }
                 result.index = sentIndex[result.index]
                 results[result.index] = result
             }

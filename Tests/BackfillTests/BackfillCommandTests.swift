@@ -102,8 +102,19 @@ struct BackfillCommandTests {
     }
 
     @Test func anApplyKilledMidwayConvergesWhenRunAgain() async throws {
-        let bulk = 20_000
+        let bulk = 5000
         try await withLegacyTenant(bulk: bulk) { tenant in
+            // Each insert into the plugin's table waits 50 ms, so the run lasts seconds and
+            // is still going when a busy machine gets round to killing it (without this,
+            // a full parallel run once saw it finish first).
+            _ = try await tenant.pool.query("""
+                CREATE FUNCTION public.slow_down_copy() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN PERFORM pg_sleep(0.05); RETURN NULL; END $$
+                """)
+            _ = try await tenant.pool.query("""
+                CREATE TRIGGER slow_down_copy AFTER INSERT ON memory_plugin.memory_records
+                FOR EACH STATEMENT EXECUTE FUNCTION public.slow_down_copy()
+                """)
             let child = try tenant.start(["--apply", "--batch-size", "20"])
             var copiedAtKill = 0
             for _ in 0..<6000 {
@@ -115,6 +126,7 @@ struct BackfillCommandTests {
             let killed = child.wait()
             #expect(killed.status != 0, "the run ended before it could be killed: \(killed.report)")
             #expect(copiedAtKill > 0 && copiedAtKill < Fixture.copyable + bulk)
+            _ = try await tenant.pool.query("DROP TRIGGER slow_down_copy ON memory_plugin.memory_records")
 
             let rerun = try tenant.backfill(["--apply"])
             #expect(rerun.status == 0, "\(rerun.report)")

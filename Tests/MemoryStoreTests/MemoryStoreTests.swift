@@ -76,6 +76,49 @@ struct MemoryStoreTests {
         }
     }
 
+    /// Our client gives every fact an id (so that it can be sent again after a stale
+    /// connection); into a namespace the plugin knows, such a commit takes the short insert
+    /// and must keep every rule of a supplied id, also when concurrent commits share one
+    /// multi-row insert and one of them collides.
+    @Test func suppliedIdsIntoAKnownNamespaceKeepTheUpsertRulesAlsoInsideACoalescedBatch() async throws {
+        try await withStore { store, pool in
+            _ = try await store.commit("workspace:a", fact("makes workspace:a known"))
+            _ = try await store.commit("workspace:b", fact("makes workspace:b known"))
+            let id = UUID().uuidString
+            #expect(try await store.commit("workspace:a", fact("once", id: id)).id == id.lowercased())
+            #expect(try await store.commit("workspace:a", fact("once", id: id)).id == id.lowercased())
+            let conflict = await #expect(throws: ContractError.self) { try await store.commit("workspace:b", fact("moved?", id: id)) }
+            #expect(conflict?.status == 409)
+            _ = try await store.commit("workspace:a", fact("changed", id: id))
+            let stored = try await pool.query("SELECT namespace, content FROM memory_plugin.memory_records WHERE id = $1::uuid", [id])
+            #expect(try stored[0].decode(String.self, at: 0) == "workspace:a" && stored[0].decode(String.self, at: 1) == "changed")
+
+            // Forty at once, each id sent twice, plus one into the other namespace's id.
+            let ids = (0..<20).map { _ in UUID().uuidString.lowercased() }
+            let outcomes = await withTaskGroup(of: (String, Int).self) { group in
+                for (position, memoryID) in (ids + ids).enumerated() {
+                    group.addTask {
+                        do { return (try await store.commit("workspace:a", fact("batch \(memoryID)", id: memoryID)).id, 201) }
+                        catch { return (memoryID, (error as? ContractError)?.status ?? 0) }
+                    }
+                    if position == 10 {
+                        group.addTask {
+                            do { return (try await store.commit("workspace:b", fact("collides", id: id)).id, 201) }
+                            catch { return (id.lowercased(), (error as? ContractError)?.status ?? 0) }
+                        }
+                    }
+                }
+                return await group.reduce(into: [(String, Int)]()) { $0.append($1) }
+            }
+            #expect(outcomes.count == 41)
+            #expect(outcomes.filter { $0.1 == 409 }.map(\.0) == [id.lowercased()])
+            #expect(Set(outcomes.filter { $0.1 == 201 }.map(\.0)) == Set(ids))
+            let counted = try await pool.query("SELECT count(*) FROM memory_plugin.memory_records WHERE id = ANY($1::uuid[])", [ids])
+            #expect(try counted[0].decode(Int.self, at: 0) == 20)
+            #expect(try await pool.query("SELECT count(*) FROM memory_plugin.memory_records")[0].decode(Int.self, at: 0) == 23)
+        }
+    }
+
     @Test func createdAtIsKeptToTheMicrosecond() async throws {
         try await withStore { store, _ in
             let then = Timestamp(rfc3339: "2023-05-06T07:08:09.123456Z")!
