@@ -53,7 +53,7 @@ struct CommitBatches: Sendable {
         var embedding: PostgresVector?
 
         init(_ namespace: String, _ write: MemoryWrite) {
-            id = write.id?.lowercased() ?? UUID().uuidString.lowercased()
+            id = write.id?.lowercased() ?? RandomUUID.next()
             self.namespace = namespace
             content = write.content
             kind = write.kind.rawValue

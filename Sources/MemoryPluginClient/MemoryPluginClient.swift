@@ -98,7 +98,7 @@ public final class MemoryPluginClient: Sendable {
     static func identified(_ write: MemoryWrite) -> MemoryWrite {
         guard write.id == nil, write.kind != .kv else { return write }
         var write = write
-        write.id = UUID().uuidString.lowercased()
+        write.id = RandomUUID.next()
         return write
     }
 
