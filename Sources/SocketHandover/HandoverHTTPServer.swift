@@ -75,7 +75,10 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
                 do {
                     try await server.executeThenClose { inbound in
                         for try await child in inbound {
-                            group.addTask { await http.handle(value: child, logger: logger) }
+                            // The connection's handler runs on the connection's own event loop.
+                            group.addTask(executorPreference: EventLoopTaskExecutor.of(child.channel.eventLoop)) {
+                                await http.handle(value: child, logger: logger)
+                            }
                         }
                     }
                 } catch {
