@@ -139,6 +139,22 @@ extension BatchWire {
         return items
     }
 
+    /// One write object on its own (a single commit's body); nil when it is not valid JSON,
+    /// not an object, or not a valid write.
+    static func decodeWrite(_ bytes: UnsafeRawBufferPointer) -> MemoryWrite? {
+        var reader = JSONReader(bytes)
+        var shared = SharedValues()
+        do throws(JSONSyntaxError) {
+            guard try reader.kind() == .object else { return nil }
+            let decoded = try item(&reader, 0, &shared)
+            try reader.finish()
+            guard case .success(let write) = decoded.write else { return nil }
+            return write
+        } catch {
+            return nil
+        }
+    }
+
     /// The fields of one item; a field's problem is kept (the first in MemoryWrite's
     /// decoding order, as JSONDecoder reports it) and the item still read to its end.
     private static func item(_ reader: inout JSONReader, _ index: Int, _ shared: inout SharedValues) throws(JSONSyntaxError) -> BatchItem {

@@ -18,6 +18,29 @@ public enum MemoryWire {
         return writer.wroteNonFiniteNumber ? nil : writer.bytes
     }
 
+    /// A commit's body read as MemoryWrite's Decodable would (the batch route's item
+    /// reader), or nil when it is not a valid write: the caller then lets JSONDecoder
+    /// decode it, so that a refusal keeps JSONDecoder's words exactly.
+    public static func decodeCommitRequest(_ bytes: UnsafeRawBufferPointer) -> MemoryWrite? {
+        BatchWire.decodeWrite(bytes)
+    }
+
+    /// The commit's answer, `{"id","namespace","version"?}`, as JSONEncoder writes it.
+    public static func commitResponse(_ response: MemoryWriteResponse) -> [UInt8] {
+        var writer = JSONWriter(capacity: 96 + response.namespace.utf8.count)
+        writer.raw("{")
+        writer.key("id", first: true)
+        writer.string(response.id)
+        writer.key("namespace")
+        writer.string(response.namespace)
+        if let version = response.version {
+            writer.key("version")
+            writer.integer(version)
+        }
+        writer.raw("}")
+        return writer.bytes
+    }
+
     /// The commit's answer, `{"id","namespace","version"?}`.
     public static func decodeCommitResponse(_ bytes: UnsafeRawBufferPointer) throws(Malformed) -> MemoryWriteResponse {
         var reader = JSONReader(bytes)

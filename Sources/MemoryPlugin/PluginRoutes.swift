@@ -53,10 +53,12 @@ public struct PluginRoutes: Sendable {
         }
         router.post("/v1/namespaces/:name/memories") { request, context in
             let name = try namespace(context)
-            var write = try await decode(MemoryWrite.self, request)
+            let body = try await collect(request)
+            // The hot path reads the body directly; JSONDecoder only for what it refuses.
+            var write = try body.withUnsafeReadableBytes(MemoryWire.decodeCommitRequest) ?? decode(MemoryWrite.self, body)
             if write.id == "" { write.id = nil }  // the reference treats an empty id as absent
             try Validate.memoryWrite(write, limits: limits)
-            return try JSONResponse.make(try await store.commit(name, write), status: .created)
+            return JSONResponse.ok(bytes: MemoryWire.commitResponse(try await store.commit(name, write)), status: .created)
         }
         router.get("/v1/namespaces/:name/memories") { request, context in
             let name = try namespace(context)
@@ -111,7 +113,10 @@ public struct PluginRoutes: Sendable {
 
     /// Reads at most 1 MiB and decodes JSON; malformed input is a 400 naming the problem.
     private func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
-        let buffer = try await collect(request)
+        try decode(type, try await collect(request))
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
         do {
             return try JSONDecoder().decode(type, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {

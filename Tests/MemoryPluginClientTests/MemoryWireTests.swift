@@ -75,3 +75,69 @@ struct MemoryWireTests {
         #expect(String(decoding: bare, as: UTF8.self) == #"{"namespaces":["workspace:w"]}"#)
     }
 }
+
+/// The plugin's commit route reads its body with the batch item reader and answers with
+/// `JSONWriter`: both must say what JSONDecoder and JSONEncoder say, and every body the
+/// reader does not accept must fall through to JSONDecoder (which then words the refusal).
+@Suite("Plugin commit bodies")
+struct PluginCommitWireTests {
+    static func fast(_ text: String) -> MemoryWrite? {
+        Array(text.utf8).withUnsafeBytes { MemoryWire.decodeCommitRequest($0) }
+    }
+
+    static func foundation(_ text: String) -> MemoryWrite? {
+        try? JSONDecoder().decode(MemoryWrite.self, from: Data(text.utf8))
+    }
+
+    @Test func validBodiesDecodeAsJSONDecoderDecodesThem() throws {
+        let bodies = [
+            #"{"content":"x","kind":"fact","source":"agent"}"#,
+            #"  {"content":"quote \" slash \\ \u00e9 🎉","kind":"summary","source":"runtime","pin":false,"unknown":[1,{"a":null}]}  "#,
+            #"{"id":"3F1C0A52-8D6E-4C1B-9A53-0E2B7C0D9F11","content":"c","kind":"checkpoint","source":"user","expires_at":"2027-01-01T00:00:00+02:00","#
+                + #""propagation":{"legacy":{"scope":"TEAM","n":[1,2.5,-0.0,1e3,null,true]}},"embedding":[0.5,-1.25,3,1e-3],"created_at":"2026-01-01T00:00:00.123456Z"}"#,
+            #"{"content":"v","kind":"kv","source":"agent","key":"k","if_match_version":0,"version":3.0,"id":null,"pin":null,"expires_at":null}"#,
+            #"{"content":"first","content":"second","kind":"fact","source":"agent","namespace":7}"#,
+        ]
+        for body in bodies {
+            let fast = try #require(Self.fast(body), "\(body)")
+            #expect(fast == Self.foundation(body), "\(body)")
+        }
+    }
+
+    @Test func bodiesTheReaderDoesNotAcceptAreLeftToJSONDecoder() {
+        let bodies = [
+            #"{"kind":"fact","source":"agent"}"#,
+            #"{"content":null,"kind":"fact","source":"agent"}"#,
+            #"{"content":"x","kind":"opinion","source":"agent"}"#,
+            #"{"content":"x","kind":"fact","source":"agent","pin":"yes"}"#,
+            #"{"content":"x","kind":"fact","source":"agent","created_at":"yesterday"}"#,
+            #"{"content":"x","kind":"fact","source":"agent","embedding":[1,"2"]}"#,
+            #"{"content":"x","kind":"fact","source":"agent","version":1.5}"#,
+            #"{"content":"x","kind":"fact","source":"agent"} trailing"#,
+            #"["content"]"#,
+            #"{"content":"x","kind":"fact","source":"agent""#,
+            "",
+        ]
+        for body in bodies {
+            #expect(Self.fast(body) == nil, "\(body)")
+            #expect(Self.foundation(body) == nil, "JSONDecoder accepts \(body)")
+        }
+    }
+
+    @Test func theAnswerSaysWhatJSONEncoderSays() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        for response in [
+            MemoryWriteResponse(id: "3f1c0a52-8d6e-4c1b-9a53-0e2b7c0d9f11", namespace: "workspace:a.b-c_d:e"),
+            MemoryWriteResponse(id: "3f1c0a52-8d6e-4c1b-9a53-0e2b7c0d9f11", namespace: "kv:w", version: 9_007_199_254_740_993),
+        ] {
+            // The same members and values (JSONEncoder's member order is its own).
+            let fast = Data(MemoryWire.commitResponse(response))
+            let foundation = try encoder.encode(response)
+            #expect(try JSONDecoder().decode(MemoryWriteResponse.self, from: fast) == response)
+            let members = { (data: Data) in (try JSONSerialization.jsonObject(with: data) as? [String: Any])?.keys.sorted() }
+            #expect(try members(fast) == members(foundation))
+            #expect(fast.count == foundation.count)
+        }
+    }
+}

@@ -134,23 +134,9 @@ final class RedisServerProcess {
     }
 }
 
-/// A free port below Linux's ephemeral range (32768 and up), for a server a test stops and
-/// starts again on the same port: in the ephemeral range, another test's outgoing
-/// connection could take it while the server is down.
+/// A port for a server a test stops and starts again on the same port (`freeTCPPort`
+/// keeps below the ephemeral range, where another test's outgoing connection could take it
+/// while the server is down).
 func restartablePort() -> Int {
-    for _ in 0..<200 {
-        let port = Int.random(in: 20_000..<32_000)
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { continue }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if bound == 0 { return port }
-    }
-    return freeTCPPort()
+    freeTCPPort()
 }

@@ -66,16 +66,41 @@ public struct TestSupportError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// A TCP port nobody listens on right now (bind to 0, read it back, close).
+/// A TCP port nobody listens on right now, never handed out twice in this process, below
+/// Linux's ephemeral range (32768 and up). Bind-to-0 ports came from that range: two tests
+/// could get the same one (the second server then failed to bind while its health check
+/// reached the first test's server), and another test's outgoing connection could take a
+/// port while a test had its server down for a restart.
 public func freeTCPPort() -> Int {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(descriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } }
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
+    PortAllocator.shared.next()
+}
+
+private final class PortAllocator: @unchecked Sendable {
+    static let shared = PortAllocator()
+    private let lock = NSLock()
+    private var candidate = Int.random(in: 20_000..<26_000)
+
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        for _ in 0..<12_000 {
+            let port = candidate
+            candidate = candidate + 1 >= 32_000 ? 20_000 : candidate + 1
+            if Self.canBind(port) { return port }
+        }
+        preconditionFailure("no free TCP port between 20000 and 32000")
+    }
+
+    private static func canBind(_ port: Int) -> Bool {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
 }
