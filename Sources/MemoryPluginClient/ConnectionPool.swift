@@ -115,6 +115,15 @@ final class ConnectionPool: Sendable {
 
     private static func takeNow(_ s: inout State, max: Int) throws -> Lease? {
         guard !s.isShutDown else { throw PluginTransportError.poolShutDown }
+        // A caller on an event loop (the server serves each connection on its own) gets a
+        // connection of that loop when one is idle: its writes and its answer then stay on
+        // this thread instead of waking the other loop and being woken back.
+        if let local = s.idle.lastIndex(where: { $0.channel.eventLoop.inEventLoop }) {
+            let connection = s.idle.remove(at: local)
+            if connection.channel.isActive { return .reuse(connection) }
+            s.all[ObjectIdentifier(connection)] = nil
+            s.open -= 1
+        }
         while let connection = s.idle.popLast() {
             if connection.channel.isActive { return .reuse(connection) }
             s.all[ObjectIdentifier(connection)] = nil
@@ -143,7 +152,8 @@ final class ConnectionPool: Sendable {
         state.withLock { $0.dialAttempts += 1 }
         let channel: any Channel
         do {
-            channel = try await ClientBootstrap(group: group)
+            // Dialled on the caller's event loop when it is on one (see `takeNow`).
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.currentEventLoop ?? group.next())
                 .connectTimeout(remaining)
                 .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in

@@ -6,9 +6,11 @@ import Postgres
 import TestSupport
 import Testing
 
-/// A migrated database with a store, dropped afterwards.
+/// A migrated database with a store, dropped afterwards. Tests that run dozens of commits
+/// at once queue for the 8 connections; with the whole suite running, that queue once took
+/// longer than the pool's default 5 s wait (a 503 instead of the outcome under test).
 func withStore<T>(_ body: (MemoryStore, PostgresPool) async throws -> T) async throws -> T {
-    try await withTestDatabase("store", maxConnections: 8) { _, pool in
+    try await withTestDatabase("store", maxConnections: 8, acquireTimeout: .seconds(60)) { _, pool in
         try await MigrationRunner(pool: pool).up(.memoryPlugin)
         return try await body(MemoryStore(pool: pool), pool)
     }
