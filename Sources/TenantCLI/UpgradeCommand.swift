@@ -44,7 +44,7 @@ struct UpgradeCommand: AsyncParsableCommand {
     func validate() throws {
         let sources = [to != nil, bundle != nil, rollback].filter { $0 }.count
         guard sources <= 1 else { throw ValidationError("use one of --to, --bundle and --rollback") }
-        guard !(check && (bundle != nil || rollback)) else { throw ValidationError("--check compares with the channel; it takes no --bundle or --rollback") }
+        guard !(check && sources > 0) else { throw ValidationError("--check compares with the channel; it takes no --to, --bundle or --rollback") }
         guard !(auto && (check || sources > 0)) else { throw ValidationError("--auto decides what to install itself; it takes no --check, --to, --bundle or --rollback") }
         guard gateTimeout >= 1 else { throw ValidationError("--gate-timeout must be at least 1 second") }
     }

@@ -44,10 +44,10 @@ import TestSupport
 
         var currentTarget: String { (try? FileManager.default.destinationOfSymbolicLink(atPath: root + "/usr/local/bin/molecule-tenant")) ?? "" }
 
-        func publishChannel(version: String) throws {
+        func publishChannel(version: String, channel: String = "stable") throws {
             try FileManager.default.createDirectory(atPath: scratch.directory + "/dist/channels", withIntermediateDirectories: true)
             let name = "molecule-tenant-\(version)-linux-\(ReleaseArchitecture.host).tar.gz"
-            try #"{"version":"\#(version)","url":"\#(name)"}"#.write(toFile: scratch.directory + "/dist/channels/stable.json", atomically: true, encoding: .utf8)
+            try #"{"version":"\#(version)","url":"\#(name)"}"#.write(toFile: scratch.directory + "/dist/channels/\(channel).json", atomically: true, encoding: .utf8)
         }
     }
 
@@ -62,6 +62,21 @@ import TestSupport
         let current = try host.upgrade(["--check"], releaseURL: "file://\(host.scratch.directory)/dist")
         #expect(current.status == 0, "\(current.stderr)")
         #expect(current.stdout.contains("up to date"))
+
+        // Another channel is read only when asked for.
+        try host.publishChannel(version: "1.0.1", channel: "beta")
+        let beta = try host.upgrade(["--check", "--channel", "beta", "--json"], releaseURL: "file://\(host.scratch.directory)/dist")
+        #expect(beta.status == 2, "\(beta.stderr)")
+        #expect(beta.stdout.contains(#""available":"1.0.1""#), "\(beta.stdout)")
+        #expect(try host.upgrade(["--check"], releaseURL: "file://\(host.scratch.directory)/dist").status == 0)
+
+        // --check only compares: a target to move to is a usage error (exit 2, like every
+        // usage error), said in one line, and nothing is looked up or changed.
+        let contradictory = try host.upgrade(["--check", "--to", "1.0.1"], releaseURL: "file://\(host.scratch.directory)/dist")
+        #expect(contradictory.status == 2, "\(contradictory.stdout)")
+        #expect(!contradictory.stdout.contains("available"), "\(contradictory.stdout)")
+        #expect(contradictory.stderr.contains("--check") && contradictory.stderr.contains("--to"), "\(contradictory.stderr)")
+        #expect(host.currentTarget.hasSuffix("/1.0.0/molecule-tenant"))
     }
 
     @Test func aReleaseNeedingConfigTheHostLacksIsRefusedNamingItAndConfigSync() throws {

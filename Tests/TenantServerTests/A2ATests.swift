@@ -78,6 +78,37 @@ struct A2ATests {
         #expect(team.agent.requests.count == 1, "refused messages never reach the agent")
     }
 
+    /// An agent that goes silent is cut off by the idle timeout, and a reply above the cap
+    /// is refused, each with the reference's status and code; the next message goes through.
+    @Test func aSilentAgentTimesOutAndAnOversizedReplyIsRefused() async throws {
+        let server = try await RunningServer(extra: ["A2A_IDLE_TIMEOUT_SECONDS": "1", "A2A_MAX_RESPONSE_BYTES": "1024"])
+        let team = try Self.team(server)
+        let caller = ["X-Workspace-ID": team.member]
+
+        team.agent.hold()
+        let started = ContinuousClock.now
+        let silent = try server.send("POST", "/workspaces/\(team.lead)/a2a", a2aBody("anyone there?"), token: team.memberToken,
+                                     headers: caller, timeout: .seconds(60))
+        let waited = ContinuousClock.now - started
+        team.agent.release()
+        #expect(silent.status == 504, "\(silent.text)")
+        #expect(silent.errorBody?.code == "agent_timeout")
+        // 1 s of silence, with room for a loaded machine; the default would be 120 s.
+        #expect(waited < .seconds(30))
+
+        // The agent echoes the text back, so 2 KiB of it makes a reply over the 1 KiB cap.
+        let oversized = try server.send("POST", "/workspaces/\(team.lead)/a2a", a2aBody(String(repeating: "z", count: 2048)),
+                                        token: team.memberToken, headers: caller, timeout: .seconds(60))
+        #expect(oversized.status == 502, "\(oversized.text)")
+        #expect(oversized.errorBody?.code == "too_large")
+        #expect(oversized.text.contains("zzzz") == false)
+
+        let fine = try server.send("POST", "/workspaces/\(team.lead)/a2a", a2aBody("still there?"), token: team.memberToken,
+                                   headers: caller, timeout: .seconds(60))
+        #expect(fine.status == 200, "\(fine.text)")
+        #expect(try await team.agent.waitForRequests(3).map(\.text) == ["anyone there?", String(repeating: "z", count: 2048), "still there?"])
+    }
+
     @Test func aBusyTargetQueuesAndDrainsInOrder() async throws {
         let server = try await RunningServer(extra: ["A2A_QUEUE_DRAIN_INTERVAL_MS": "50"])
         let team = try Self.team(server)

@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 import TestSupport
 import Testing
 
@@ -20,6 +21,14 @@ struct WebSocketEventsTests {
         let operatorSocket = try WebSocketClient(port: second.port, path: "/ws",
                                                  headers: ["Sec-WebSocket-Protocol": "molecule-ws, molecule-auth.\(browserToken)"])
         #expect(operatorSocket.status == 101)
+        // An org token (stored as its sha256) is an operator credential too.
+        let orgToken = "org-" + UUID().uuidString
+        let pool = first.database.pool()
+        try await pool.query("INSERT INTO public.org_api_tokens (token_hash, prefix, name) VALUES (sha256(convert_to($1, 'UTF8')), $2, 'ws')",
+                             [orgToken, String(orgToken.prefix(8))])
+        await pool.shutdown()
+        let orgSocket = try WebSocketClient(port: second.port, path: "/ws", headers: ["Authorization": "Bearer \(orgToken)"])
+        #expect(orgSocket.status == 101)
 
         // A stranger's event is not for the member's socket; the member's own is.
         #expect(try first.send("POST", "/workspaces/\(stranger)/notify", #"{"message":"elsewhere"}"#, token: strangerToken).status == 200)
@@ -36,6 +45,12 @@ struct WebSocketEventsTests {
             if workspace == stranger || workspace == member { operatorSaw.append(workspace) }
         }
         #expect(operatorSaw == [stranger, member])
+        var orgSaw: [String] = []
+        while orgSaw.count < 2 {
+            let workspace = try orgSocket.nextEvent()["workspace_id"] as? String ?? ""
+            if workspace == stranger || workspace == member { orgSaw.append(workspace) }
+        }
+        #expect(orgSaw == [stranger, member])
 
         // Never unauthenticated; a workspace token alone is not an operator. A refused upgrade
         // is never switched (NIO answers it 400 and closes); the same check on a plain GET

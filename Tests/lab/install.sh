@@ -195,6 +195,9 @@ say "upgrade under systemd: 9.9.9-lab serves after systemctl reload handed over 
 # ------------------------------------------------------------------ uninstall, purge
 in_lab /root/molecule-tenant uninstall >/tmp/install-lab-out.$$ 2>&1 || { cat /tmp/install-lab-out.$$ >&2; fail "uninstall failed"; }
 [[ $(status_of test -e /etc/systemd/system/molecule-tenant.service) != 0 ]] || fail "uninstall left the server unit"
+for unit in molecule-memory-plugin.service molecule-tenant-update.service molecule-tenant-update.timer; do
+  [[ $(status_of test -e /etc/systemd/system/$unit) != 0 ]] || fail "uninstall left $unit"
+done
 [[ $(status_of test -e /usr/local/bin/molecule-tenant) != 0 ]] || fail "uninstall left the binary"
 in_lab test -f /etc/molecule-tenant/secrets.env || fail "uninstall removed the secrets (it must keep them)"
 [[ $(in_lab runuser -u postgres -- psql -X -tAc "SELECT count(*) FROM memory_plugin.memory_records" molecule) -ge 1 ]] || fail "uninstall lost the data"
