@@ -8,7 +8,7 @@
 # /health, plugin /v1/health; new connections and keep-alive) while:
 #   1. `upgrade --bundle` moves to 1.0.1: zero failed requests, both report 1.0.1, upgrades.json
 #      records the success, `upgrade --check` goes from "available" (2) to "current" (0);
-#   2. `upgrade --rollback` returns to 1.0.0: zero failed requests;
+#   2. `upgrade --rollback --json` returns to 1.0.0: zero failed requests, NDJSON events;
 #   3. a release that cannot start (stamped with the test-only build tag `+refuse-start`) fails
 #      its gate: rolled back by itself, exit 1 with the reason, the old processes serve on with
 #      zero failed requests, the version is rejected, and `upgrade --auto` does not retry it.
@@ -101,8 +101,23 @@ say "ok: 1.0.1 serves, zero failed requests, upgrades.json records it"
 # --- 2. Rollback under load. ------------------------------------------------------------------
 say "rollback 1.0.1 -> 1.0.0 under load"
 start_load back
-upgrade --rollback || { cat "$work/upgrade.out" >&2; fail "upgrade --rollback failed"; }
+upgrade --rollback --json || { cat "$work/upgrade.out" >&2; fail "upgrade --rollback failed"; }
 stop_load back
+# --json: every line on stdout an event object, from "rollback" to "done" at 1.0.0.
+python3 - "$work/upgrade.out" <<'PY' || fail "upgrade --rollback --json did not print NDJSON events: $(cat "$work/upgrade.out")"
+import json, sys
+events = []
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if not line.startswith('{"event"'):
+        continue
+    event = json.loads(line)
+    assert isinstance(event["message"], str) and event["message"], line
+    events.append(event)
+names = [e["event"] for e in events]
+assert names and names[0] == "rollback" and names[-1] == "done", names
+assert events[-1].get("version") == "1.0.0", events[-1]
+PY
 both_at 1.0.0
 last_entry | grep -q '"reason":"rollback"' || fail "upgrades.json does not record the rollback: $(last_entry)"
 say "ok: back on 1.0.0, zero failed requests"
