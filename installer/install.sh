@@ -12,7 +12,8 @@
 #                       FILE.sig beside it must be a valid Ed25519 signature by the
 #                       --trusted-key, else by a key in /etc/molecule-tenant/trusted-keys/
 #                       (the keys `upgrade` trusts), checked with the openssl tool
-#   --trusted-key PEM   the release public key to check --bundle with
+#   --trusted-key PEM   the release public key to check --bundle with (copied into
+#                       /etc/molecule-tenant/trusted-keys/, so upgrades trust it too)
 #   --download-url URL  where molecule-tenant-linux-<arch> and its .sha256 live
 #                       (env MOLECULE_DOWNLOAD_URL; default: the project's latest release)
 #
@@ -27,6 +28,7 @@ molecule_tenant_bootstrap() {
   binary=""
   bundle=""
   trusted_key=""
+  planning=""
   download_url="${MOLECULE_DOWNLOAD_URL:-https://github.com/Molecule-AI/molecule-tenant/releases/latest/download}"
   # Our own options come out; the others are kept, in order, for `install`.
   count=$#
@@ -41,7 +43,7 @@ molecule_tenant_bootstrap() {
       --trusted-key=*) trusted_key=${arg#--trusted-key=} ;;
       --download-url) [ "$count" -gt 0 ] || die "--download-url needs a URL"; download_url=$1; shift; count=$((count - 1)) ;;
       --download-url=*) download_url=${arg#--download-url=} ;;
-      *) set -- "$@" "$arg" ;;
+      *) [ "$arg" != --plan ] || planning=1; set -- "$@" "$arg" ;;
     esac
   done
 
@@ -97,6 +99,17 @@ molecule_tenant_bootstrap() {
     fi
     [ -n "$signer" ] || die "$bundle.sig is not a valid signature by ${trusted_key:-any key in /etc/molecule-tenant/trusted-keys/}: refusing the bundle"
     say "verified the signature of $bundle with $signer"
+    if [ -n "$trusted_key" ] && [ -z "$planning" ]; then
+      # `upgrade` checks bundles with the keys in trusted-keys/: the key that vouched for
+      # this install vouches for the releases after it too.
+      keyfile=/etc/molecule-tenant/trusted-keys/$(basename "$trusted_key" .pem).pem
+      mkdir -p /etc/molecule-tenant/trusted-keys
+      if ! cmp -s "$trusted_key" "$keyfile" 2>/dev/null; then
+        cp "$trusted_key" "$keyfile.tmp" && chmod 0644 "$keyfile.tmp" && mv "$keyfile.tmp" "$keyfile" \
+          || die "cannot copy $trusted_key to $keyfile"
+      fi
+      say "upgrades will trust $trusted_key too: $keyfile"
+    fi
     workdir=$(mktemp -d)
     trap 'rm -rf "$workdir"' EXIT
     tar -xzf "$bundle" -C "$workdir" || die "cannot unpack $bundle"

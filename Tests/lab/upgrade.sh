@@ -119,33 +119,37 @@ stub_config "{\"config\": {$CONFIG}}"
 say "release server on $RELEASE_URL (1.0.0, 1.0.1, 1.0.2+refuse-start, 1.0.3), stub platform on port $STUB_PORT"
 
 # ------------------------------------------------------------------ 2. install 1.0.0
-# installer/install.sh --bundle checks the signature with a key in trusted-keys/ (the keys
-# upgrades trust) and installs the bundle's binary. The tampered bundle is refused first.
+# installer/install.sh --bundle --trusted-key checks the signature with the given key,
+# installs the bundle's binary and copies the key into trusted-keys/ (the keys upgrades
+# trust, so every upgrade below depends on it). The tampered bundle is refused first.
 bash "$LAB" down "$NAME" >/dev/null 2>&1 || true
 bash "$LAB" up "$NAME" >/dev/null
-in_lab mkdir -p /etc/molecule-tenant/trusted-keys /root/bundles
-bash "$LAB" cp "$NAME" "$work/release.pub.pem" /etc/molecule-tenant/trusted-keys/lab-release.pem
+in_lab mkdir -p /root/bundles
+bash "$LAB" cp "$NAME" "$work/release.pub.pem" /root/lab-release.pem
 for file in "$(bundle "$work/dist" 1.0.0)" "$(bundle "$work/other" 1.0.4)"; do
   bash "$LAB" cp "$NAME" "$file" "/root/bundles/$(basename "$file")"
   bash "$LAB" cp "$NAME" "$file.sig" "/root/bundles/$(basename "$file").sig"
 done
 bash "$LAB" cp "$NAME" installer/install.sh /root/install.sh
-rc=0; in_lab sh /root/install.sh --bundle "/root/bundles/$(basename "$(bundle "$work/other" 1.0.4)")" --plan >"$work/install.out" 2>&1 || rc=$?
-[[ $rc == 1 ]] && grep -q "is not a valid signature by any key in /etc/molecule-tenant/trusted-keys/" "$work/install.out" \
+rc=0; in_lab sh /root/install.sh --bundle "/root/bundles/$(basename "$(bundle "$work/other" 1.0.4)")" --trusted-key /root/lab-release.pem --plan \
+  >"$work/install.out" 2>&1 || rc=$?
+[[ $rc == 1 ]] && grep -q "is not a valid signature by /root/lab-release.pem" "$work/install.out" \
   || fail "install.sh --bundle with the tampered bundle exited $rc: $(cat "$work/install.out")"
+in_lab test ! -e /etc/molecule-tenant/trusted-keys/lab-release.pem || fail "install.sh trusted a key for a bundle it refused"
 in_lab test ! -e /usr/local/bin/molecule-tenant || fail "install.sh installed the tampered bundle's binary"
 say "install.sh --bundle refuses the tampered bundle: $(tail -n 1 "$work/install.out" | cut -c1-140)"
 t0=$(now)
-printf '%s\n' "$REG_TOKEN" | in_lab sh /root/install.sh --bundle "/root/bundles/$(basename "$(bundle "$work/dist" 1.0.0)")" --org-id "$ORG" \
+printf '%s\n' "$REG_TOKEN" | in_lab sh /root/install.sh --bundle "/root/bundles/$(basename "$(bundle "$work/dist" 1.0.0)")" \
+  --trusted-key /root/lab-release.pem --org-id "$ORG" \
   --platform-url "http://127.0.0.1:$STUB_PORT" --registration-token-file - --json >"$work/install.json" 2>&1 \
   || { cat "$work/install.json" >&2; fail "install of 1.0.0 failed"; }
-grep -q "verified the signature of .*1.0.0-linux.* with /etc/molecule-tenant/trusted-keys/lab-release.pem" "$work/install.json" \
+grep -q "verified the signature of .*1.0.0-linux.* with /root/lab-release.pem" "$work/install.json" \
   || fail "install.sh does not say it verified the bundle: $(head -n 5 "$work/install.json")"
 result=$(tail -n 1 "$work/install.json")
 [[ $(json_field "$result" 'd["healthy"]') == True ]] || fail "install did not end healthy: $result"
 [[ $(json_field "$(stub_state)" 'len(d["registrations"])') == 1 ]] || fail "install did not register with the stub platform"
 in_lab grep -qx "MOLECULE_RELEASE_URL=$RELEASE_URL" /etc/molecule-tenant/tenant.env || fail "config sync did not bring MOLECULE_RELEASE_URL"
-in_lab test -f /etc/molecule-tenant/trusted-keys/lab-release.pem || fail "install removed the trusted key"
+in_lab cmp -s /root/lab-release.pem /etc/molecule-tenant/trusted-keys/lab-release.pem || fail "install.sh did not copy --trusted-key into trusted-keys/"
 in_lab systemctl is-enabled --quiet molecule-tenant-update.timer || fail "install did not enable molecule-tenant-update.timer"
 # The timer stays enabled but is stopped for the test, so no unplanned run moves the host
 # between the steps; each timer run below is started by hand.
