@@ -5,7 +5,9 @@ import MemoryContract
 /// Carries a delegation out: sends the task as an A2A `message/send` (message id and
 /// `metadata.delegation_id` = the delegation id) the way `/a2a` would, and records the
 /// result in the ledger. A busy target queues it; the queue drainer settles it later.
-/// A poll-mode target gets it in its inbox and reports back through A2A or `/update`.
+/// A poll-mode target finds it in its inbox and answers the source with an A2A message;
+/// the source records the result with `/update` (only the source may), else the
+/// delegation fails at its deadline.
 ///
 /// While it waits for a push-mode agent's answer it holds a lease on the delegation
 /// (`last_heartbeat`, renewed every third of `lease`), so if this server dies the others
