@@ -297,7 +297,7 @@ extension BatchWire {
                 pin = try reader.readBool()
             case .ifMatchVersion, .version:
                 guard kind == .number else { return try mismatch(field, &reader) }
-                let number = Self.integer(try reader.readNumberText())
+                let number = try reader.readInt64()
                 if field == .ifMatchVersion { ifMatchVersion = number } else { version = number }
                 if number == nil { problems[field] = .invalid }
             case .embedding:
@@ -344,14 +344,6 @@ extension BatchWire {
             case .ifMatchVersion: ifMatchVersion = nil
             case .version: version = nil
             }
-        }
-
-        /// An integer as JSONDecoder reads one into Int64: digits, or a number whose
-        /// value is a whole number in range ("1.0", "1e2").
-        static func integer(_ text: String) -> Int64? {
-            if let value = Int64(text) { return value }
-            guard let value = Double(text), value.rounded() == value, value >= -9.2e18, value <= 9.2e18 else { return nil }
-            return Int64(value)
         }
 
         func item(path: String) -> BatchItem {

@@ -157,6 +157,15 @@ struct JSONReader {
         return value
     }
 
+    /// The number at the current position as JSONDecoder reads one into Int64: digits, or
+    /// a number whose value is a whole number in range ("1.0", "1e2"); nil otherwise.
+    mutating func readInt64() throws(JSONSyntaxError) -> Int64? {
+        let text = try readNumberText()
+        if let value = Int64(text) { return value }
+        guard let value = Double(text), value.rounded() == value, value >= -9.2e18, value <= 9.2e18 else { return nil }
+        return Int64(value)
+    }
+
     /// The text of the number at the current position, checked against JSON's grammar.
     mutating func readNumberText() throws(JSONSyntaxError) -> String {
         skipWhitespace()

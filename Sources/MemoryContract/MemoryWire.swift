@@ -71,7 +71,7 @@ public enum MemoryWire {
                         problem = "version has the wrong type"
                         return try reader.skipValue()
                     }
-                    version = integer(try reader.readNumberText())
+                    version = try reader.readInt64()
                     if version == nil { problem = "version is not valid" }
                 default:
                     try reader.skipValue()
@@ -85,13 +85,6 @@ public enum MemoryWire {
         guard let id else { throw Malformed(description: "id is required") }
         guard let namespace else { throw Malformed(description: "namespace is required") }
         return MemoryWriteResponse(id: id, namespace: namespace, version: version)
-    }
-
-    /// An integer as JSONDecoder reads one into Int64: digits, or a whole number in range.
-    static func integer(_ text: String) -> Int64? {
-        if let value = Int64(text) { return value }
-        guard let value = Double(text), value.rounded() == value, value >= -9.2e18, value <= 9.2e18 else { return nil }
-        return Int64(value)
     }
 
     /// `POST /v1/search`'s answer, `{"memories":[...]}`.
@@ -239,7 +232,7 @@ public enum MemoryWire {
                 if score == nil { problem = "score is not valid" }
             case .version:
                 guard kind == .number else { return try mismatch(field, &reader) }
-                version = MemoryWire.integer(try reader.readNumberText())
+                version = try reader.readInt64()
                 if version == nil { problem = "version is not valid" }
             }
         }
