@@ -119,10 +119,7 @@ final class ConnectionPool: Sendable {
         // connection of that loop when one is idle: its writes and its answer then stay on
         // this thread instead of waking the other loop and being woken back.
         if let local = s.idle.lastIndex(where: { $0.channel.eventLoop.inEventLoop }) {
-            let connection = s.idle.remove(at: local)
-            if connection.channel.isActive { return .reuse(connection) }
-            s.all[ObjectIdentifier(connection)] = nil
-            s.open -= 1
+            s.idle.append(s.idle.remove(at: local))
         }
         while let connection = s.idle.popLast() {
             if connection.channel.isActive { return .reuse(connection) }
