@@ -111,7 +111,7 @@ struct RedisSubscriberTests {
 struct RedisReconnectTests {
     @Test("a command while Redis is down fails fast with unavailable, and the first command after it returns succeeds")
     func clientReconnects() async throws {
-        let server = try await RedisServerProcess.start(port: restartablePort())
+        let server = try await RedisServerProcess.start(port: freeTCPPort())
         defer { server.kill() }
         var configuration = server.configuration
         configuration.poolSize = 2
@@ -141,7 +141,7 @@ struct RedisReconnectTests {
 
     @Test("the pool reconnects in the background while idle")
     func backgroundReconnect() async throws {
-        let server = try await RedisServerProcess.start(port: restartablePort())
+        let server = try await RedisServerProcess.start(port: freeTCPPort())
         defer { server.kill() }
         let client = try RedisClient(configuration: server.configuration)
         try await client.ping()
@@ -161,7 +161,7 @@ struct RedisReconnectTests {
 
     @Test("a subscriber re-subscribes after a restart and announces it with reconnected")
     func subscriberReconnects() async throws {
-        let server = try await RedisServerProcess.start(port: restartablePort())
+        let server = try await RedisServerProcess.start(port: freeTCPPort())
         defer { server.kill() }
         let subscriber = RedisSubscriber(configuration: server.configuration)
         let stream = try await subscriber.subscribe(["news"])

@@ -133,10 +133,3 @@ final class RedisServerProcess {
         kill()
     }
 }
-
-/// A port for a server a test stops and starts again on the same port (`freeTCPPort`
-/// keeps below the ephemeral range, where another test's outgoing connection could take it
-/// while the server is down).
-func restartablePort() -> Int {
-    freeTCPPort()
-}
