@@ -61,8 +61,7 @@ struct A2ATests {
         #expect(newer.count == 1)
 
         // Refusals.
-        let stranger = try server.createWorkspace("stranger")
-        let strangerToken = try server.registerPoll(stranger)
+        let (stranger, strangerToken) = try server.agent("stranger")
         let denied = try server.send("POST", "/workspaces/\(team.lead)/a2a", a2aBody("hi"), token: strangerToken, headers: ["X-Workspace-ID": stranger])
         #expect(denied.status == 403)
         #expect(denied.errorBody?.error.contains("cannot communicate") == true)

@@ -7,8 +7,7 @@ struct BadInputTests {
     @Test func badInputGetsA4xxJSONErrorNeverA5xx() async throws {
         let server = try await RunningServer()
         let admin = server.adminToken
-        let id = try server.createWorkspace("target")
-        let token = try server.registerPoll(id)
+        let (id, token) = try server.agent("target")
         let pushTarget = try server.createWorkspace("push")
         let cases: [(String, String, String?, String?, Int, String)] = [
             ("POST", "/workspaces", "{not json", admin, 400, "JSON"),

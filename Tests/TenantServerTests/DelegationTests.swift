@@ -109,8 +109,7 @@ struct DelegationTests {
     @Test func delegationRefusesStrangersSelfAndBadInput() async throws {
         let server = try await RunningServer()
         let team = try A2ATests.team(server)
-        let stranger = try server.createWorkspace("stranger")
-        let strangerToken = try server.registerPoll(stranger)
+        let (stranger, strangerToken) = try server.agent("stranger")
         let denied = try server.send("POST", "/workspaces/\(stranger)/delegate", #"{"target_id":"\#(team.lead)","task":"x"}"#, token: strangerToken)
         #expect(denied.status == 403)
         #expect(try server.send("POST", "/workspaces/\(team.member)/delegate", #"{"target_id":"\#(team.lead)","task":"x"}"#).status == 401)

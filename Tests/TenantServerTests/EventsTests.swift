@@ -12,8 +12,7 @@ struct EventsTests {
         let first = try await RunningServer(extra: channel)
         let second = try await RunningServer(adminToken: first.adminToken, database: first.database, extra: channel)
         let lead = try first.createWorkspace("lead")
-        let member = try first.createWorkspace("member", parent: lead)
-        let token = try first.registerPoll(member)
+        let (member, token) = try first.agent("member", parent: lead)
         let leadToken = try first.registerPoll(lead)
 
         let stream = try StreamingClient(port: second.port, path: "/workspaces/\(member)/events/stream", headers: ["Authorization": "Bearer \(token)"])
@@ -67,8 +66,7 @@ struct EventsTests {
 
     @Test func idleStreamsGetKeepAlives() async throws {
         let server = try await RunningServer(extra: ["SSE_KEEPALIVE_SECONDS": "1"])
-        let id = try server.createWorkspace("idle")
-        let token = try server.registerPoll(id)
+        let (id, token) = try server.agent("idle")
         let stream = try StreamingClient(port: server.port, path: "/workspaces/\(id)/events/stream", headers: ["Authorization": "Bearer \(token)"])
         for _ in 0..<3 { #expect(try stream.next { $0 == ": ping" } != nil) }
     }
@@ -108,8 +106,7 @@ struct EventsTests {
     @Test func aConsumerThatStopsReadingIsDroppedNotBuffered() async throws {
         // A private channel, so the flood does not reach the suite's other servers.
         let server = try await RunningServer(extra: ["EVENTS_CHANNEL": "events:test-" + UUID().uuidString])
-        let id = try server.createWorkspace("flood")
-        let token = try server.registerPoll(id)
+        let (id, token) = try server.agent("flood")
         let stream = try StreamingClient(port: server.port, path: "/workspaces/\(id)/events/stream", headers: ["Authorization": "Bearer \(token)"])
         #expect(stream.status == 200)
         // 600 events of 64 KiB (about 40 MB) to a client that reads nothing meanwhile: far more

@@ -6,8 +6,7 @@ import Testing
 struct LivenessTests {
     @Test func aSilentAgentIsMarkedOfflineAfterTheTTLAndHeartbeatsBringItBack() async throws {
         let server = try await RunningServer(extra: ["LIVENESS_TTL_SECONDS": "2"])
-        let id = try server.createWorkspace("sleepy")
-        let token = try server.registerPoll(id)
+        let (id, token) = try server.agent("sleepy")
         #expect(try server.send("GET", "/workspaces/\(id)").object()["status"] as? String == "online")
 
         let started = ContinuousClock.now
@@ -29,8 +28,7 @@ struct LivenessTests {
 
     @Test func heartbeatsWithinTheTTLKeepTheAgentOnline() async throws {
         let server = try await RunningServer(extra: ["LIVENESS_TTL_SECONDS": "2"])
-        let id = try server.createWorkspace("busy")
-        let token = try server.registerPoll(id)
+        let (id, token) = try server.agent("busy")
         for _ in 0..<8 {
             try await Task.sleep(for: .milliseconds(500))
             #expect(try server.send("POST", "/registry/heartbeat", #"{"workspace_id":"\#(id)"}"#, token: token).status == 200)

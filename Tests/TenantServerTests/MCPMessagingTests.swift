@@ -34,8 +34,7 @@ struct MCPMessagingTests {
     @Test func peersAndWorkspaceInfoShowOnlyWhatTheAgentMayKnow() async throws {
         let server = try await RunningServer()
         let team = try A2ATests.team(server)
-        let stranger = try server.createWorkspace("stranger")
-        let strangerToken = try server.registerPoll(stranger)
+        let (stranger, strangerToken) = try server.agent("stranger")
 
         let listed = try server.send("POST", "/workspaces/\(team.member)/mcp", #"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, token: team.memberToken)
         let tools = try #require((try listed.object()["result"] as? [String: Any])?["tools"] as? [[String: Any]])
@@ -63,8 +62,7 @@ struct MCPMessagingTests {
 
     @Test func sendMessageToUserStoresAndPublishesAsNotifyDoes() async throws {
         let server = try await RunningServer()
-        let lead = try server.createWorkspace("lead")
-        let token = try server.registerPoll(lead)
+        let (lead, token) = try server.agent("lead")
         let stream = try StreamingClient(port: server.port, path: "/workspaces/\(lead)/events/stream", headers: ["Authorization": "Bearer \(token)"])
         #expect(stream.status == 200)
 
@@ -132,8 +130,7 @@ struct MCPMessagingTests {
         #expect(longAnswer.text == "echo: " + long, "the whole answer, not the listing's 300-character preview")
 
         // Unknown, unrelated and malformed targets: JSON-RPC errors naming the reason.
-        let stranger = try server.createWorkspace("stranger")
-        let strangerToken = try server.registerPoll(stranger)
+        let (stranger, strangerToken) = try server.agent("stranger")
         let forbidden = try Self.call(server, stranger, token: strangerToken, "delegate_task_async", #"{"workspace_id":"\#(team.lead)","task":"x"}"#)
         #expect(forbidden.errorCode == -32000 && forbidden.reason == "forbidden", "\(forbidden)")
         #expect(forbidden.errorMessage.contains("cannot communicate"))

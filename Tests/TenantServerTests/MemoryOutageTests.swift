@@ -92,8 +92,7 @@ struct MemoryOutageTests {
 
     @Test func withoutARequiredPluginTheServerRunsDegradedAndSaysSo() async throws {
         let server = try await RunningServer()
-        let root = try server.createWorkspace("lonely")
-        let token = try server.registerPoll(root)
+        let (root, token) = try server.agent("lonely")
         let response = try server.send("POST", "/workspaces/\(root)/memories", #"{"content":"x","scope":"LOCAL"}"#, token: token)
         #expect(response.status == 503)
         #expect(response.errorBody?.code == "unavailable")

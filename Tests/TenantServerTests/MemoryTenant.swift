@@ -66,8 +66,7 @@ final class MemoryTenant: @unchecked Sendable {
 
     /// Creates a workspace as admin and registers it like a runtime; returns (id, token).
     func agent(_ name: String, parent: String? = nil) throws -> (id: String, token: String) {
-        let id = try server.createWorkspace(name, parent: parent)
-        return (id, try server.registerPoll(id))
+        try server.agent(name, parent: parent)
     }
 
     /// A JSON-RPC call to the workspace's MCP endpoint; returns the whole answer.

@@ -73,6 +73,12 @@ final class RunningServer: @unchecked Sendable {
         return id
     }
 
+    /// A workspace created as admin and registered in poll mode: its id and token.
+    func agent(_ name: String, parent: String? = nil) throws -> (id: String, token: String) {
+        let id = try createWorkspace(name, parent: parent)
+        return (id, try registerPoll(id))
+    }
+
     /// Registers a poll-mode workspace the way the runtime does and returns its minted token.
     func registerPoll(_ id: String) throws -> String {
         let response = try send("POST", "/registry/register", #"{"id":"\#(id)","url":"","delivery_mode":"poll","agent_card":{"name":"agent-\#(id.prefix(4))"}}"#)

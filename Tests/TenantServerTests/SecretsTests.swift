@@ -13,8 +13,7 @@ struct SecretsTests {
         let key = Self.freshKey()
         let server = try await RunningServer(extra: ["SECRETS_ENCRYPTION_KEY": key])
         let lead = try server.createWorkspace("lead")
-        let member = try server.createWorkspace("member", parent: lead)
-        let token = try server.registerPoll(member)
+        let (member, token) = try server.agent("member", parent: lead)
         let leadToken = try server.registerPoll(lead)
         let workspaceValue = "sk-workspace-" + UUID().uuidString
         let globalValue = "sk-global-" + UUID().uuidString
@@ -98,8 +97,7 @@ struct SecretsTests {
 
     @Test func withoutAKeySecretRoutesSayWhatToSetAndTheRestRuns() async throws {
         let server = try await RunningServer(extra: ["SECRETS_ENCRYPTION_KEY": ""])
-        let id = try server.createWorkspace("keyless")
-        let token = try server.registerPoll(id)
+        let (id, token) = try server.agent("keyless")
         let refused = try server.send("POST", "/workspaces/\(id)/secrets", #"{"key":"X","value":"y"}"#, token: token)
         #expect(refused.status == 503)
         #expect(refused.errorBody?.code == "secrets_key_missing")
@@ -122,8 +120,7 @@ struct SecretsTests {
         let oldKey = Self.freshKey()
         let newKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).map { String(format: "%02x", $0) }.joined()
         let first = try await RunningServer(extra: ["SECRETS_ENCRYPTION_KEY": oldKey])
-        let id = try first.createWorkspace("rotating")
-        let token = try first.registerPoll(id)
+        let (id, token) = try first.agent("rotating")
         #expect(try first.send("POST", "/workspaces/\(id)/secrets", #"{"key":"A","value":"alpha"}"#, token: token).status == 200)
         #expect(try first.send("POST", "/settings/secrets", #"{"key":"B","value":"bravo"}"#, token: first.adminToken).status == 200)
         _ = first.stop()

@@ -11,8 +11,7 @@ struct TenantReplicaTests {
         let redis = try await PrivateRedis()
         defer { redis.stop() }
         let server = try await RunningServer(extra: ["REDIS_URL": redis.url, "LIVENESS_TTL_SECONDS": "2"])
-        let id = try server.createWorkspace("survivor")
-        let token = try server.registerPoll(id)
+        let (id, token) = try server.agent("survivor")
         #expect(try redisCheck(server) == "ok")
 
         redis.stop()

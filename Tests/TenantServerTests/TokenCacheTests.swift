@@ -20,16 +20,8 @@ struct TokenCacheTests {
         defer { _ = first.stop() }
         let second = try await RunningServer(adminToken: first.adminToken, database: first.database, extra: environment)
         defer { _ = second.stop() }
-        let revoked = try first.createWorkspace("revoked on the first")
-        let revokedToken = try first.registerPoll(revoked)
-        let witness = try first.createWorkspace("witness")
-        let witnessToken = try first.registerPoll(witness)
-        try await warm(second, [(revoked, revokedToken), (witness, witnessToken)])
-
-        // Witness: revoked straight in the database, nobody announces it, so the second
-        // replica still answers from its cache. This proves both tokens are cached there.
-        try await revokeInDatabase(first, witness)
-        #expect(try namespaces(second, witness, witnessToken) == 200, "the second replica should have served the witness from its cache")
+        let (revoked, revokedToken) = try first.agent("revoked on the first")
+        let (witness, witnessToken) = try await cachedWitness(on: second, madeOn: first, beside: [(revoked, revokedToken)])
 
         // Revoked through the first replica's API: the second refuses at once, and the
         // witness with it (every replica forgets everything it cached).
@@ -49,8 +41,7 @@ struct TokenCacheTests {
         let second = try await RunningServer(adminToken: first.adminToken, database: first.database, extra: environment)
         defer { _ = second.stop() }
         let lead = try first.createWorkspace("lead")
-        let member = try first.createWorkspace("member")
-        let token = try first.registerPoll(member)
+        let (member, token) = try first.agent("member")
         try await warm(second, [(member, token)])
         #expect(try teamNamespace(second, member, token) == "team:\(member)")
 
@@ -75,8 +66,7 @@ struct TokenCacheTests {
         defer { redis.stop() }
         let server = try await RunningServer(extra: ["REDIS_URL": redis.url, "AUTH_CACHE_TTL": "2s"])
         defer { _ = server.stop() }
-        let id = try server.createWorkspace("revoked by hand")
-        let token = try server.registerPoll(id)
+        let (id, token) = try server.agent("revoked by hand")
         try await warm(server, [(id, token)])
         try await revokeInDatabase(server, id)
         // 2 s from the last database read, plus room for a loaded machine (a full parallel
@@ -90,13 +80,8 @@ struct TokenCacheTests {
         defer { redis.stop() }
         let server = try await RunningServer(extra: ["REDIS_URL": redis.url, "AUTH_CACHE_TTL": "60s"])
         defer { _ = server.stop() }
-        let id = try server.createWorkspace("cached, then unheard")
-        let token = try server.registerPoll(id)
-        let witness = try server.createWorkspace("witness")
-        let witnessToken = try server.registerPoll(witness)
-        try await warm(server, [(id, token), (witness, witnessToken)])
-        try await revokeInDatabase(server, witness)
-        #expect(try namespaces(server, witness, witnessToken) == 200, "the witness should have been served from the cache")
+        let (id, token) = try server.agent("cached, then unheard")
+        let (witness, witnessToken) = try await cachedWitness(on: server, madeOn: server, beside: [(id, token)])
 
         redis.stop()
         // Three seconds without a tick, and the cache is no longer used.
@@ -107,6 +92,19 @@ struct TokenCacheTests {
     }
 
     // MARK: - Helpers
+
+    /// A witness workspace, read through `replica` with the `beside` tokens until all are
+    /// cached there, then revoked straight in the database (nobody announces that): the
+    /// replica still serving it proves it answers these tokens from its cache.
+    private func cachedWitness(
+        on replica: RunningServer, madeOn creator: RunningServer, beside tokens: [(id: String, token: String)]
+    ) async throws -> (id: String, token: String) {
+        let witness = try creator.agent("witness")
+        try await warm(replica, tokens + [witness])
+        try await revokeInDatabase(creator, witness.id)
+        #expect(try namespaces(replica, witness.id, witness.token) == 200, "the replica should have served the witness from its cache")
+        return witness
+    }
 
     /// Reads with each token until the replica has heard its channel (ticks every second)
     /// and cached them.

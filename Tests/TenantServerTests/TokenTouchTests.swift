@@ -8,8 +8,7 @@ struct TokenTouchTests {
     @Test func aTokensLastUseIsRecordedButNotRewrittenOnEveryRequest() async throws {
         let server = try await RunningServer()
         defer { _ = server.stop() }
-        let id = try server.createWorkspace("busy agent")
-        let token = try server.registerPoll(id)
+        let (id, token) = try server.agent("busy agent")
         let pool = server.database.pool(maxConnections: 1)
         defer { Task { await pool.shutdown() } }
         func row() async throws -> (version: String, lastUsed: String?) {

@@ -80,8 +80,7 @@ struct WebSocketEventsTests {
 
     @Test func aSocketThatStopsReadingIsDroppedNotBuffered() async throws {
         let server = try await RunningServer(extra: ["EVENTS_CHANNEL": "events:test-" + UUID().uuidString])
-        let id = try server.createWorkspace("flood")
-        let token = try server.registerPoll(id)
+        let (id, token) = try server.agent("flood")
         let socket = try WebSocketClient(port: server.port, path: "/ws", headers: ["Authorization": "Bearer \(server.adminToken!)"])
         #expect(socket.status == 101)
         let message = String(repeating: "x", count: 64 * 1024)
