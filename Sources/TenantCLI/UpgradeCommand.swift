@@ -1,4 +1,5 @@
 import ArgumentParser
+import Installer
 import Releases
 import TenantConfig
 import Upgrades
@@ -17,7 +18,11 @@ struct UpgradeCommand: AsyncParsableCommand {
             set (else names them and `molecule-tenant config sync`), applies its migrations, hands the \
             memory plugin and the server over to it on their listening sockets, and waits until both \
             serve it healthily. If they do not, it goes back to the previous release, marks the new one \
-            rejected on this host, and exits 1. Outcomes go to /var/lib/molecule-tenant/upgrades.json.
+            rejected on this host, and exits 1. Outcomes go to /var/lib/molecule-tenant/upgrades.json; \
+            each upgrade or rollback run by hand also writes its redacted log to \
+            /var/log/molecule-tenant/upgrade-<time>.log (the timer's runs log to the journal). \
+            With --json, every step is one NDJSON line on stdout, and a run that fails ends with \
+            {"event":"failed","message":...,"rolled_back":...}.
 
             Releases come from MOLECULE_RELEASE_URL (file://, http:// or https://): \
             channels/<name>.json and molecule-tenant-<version>-linux-<arch>.tar.gz (+ .sig).
@@ -60,11 +65,15 @@ struct UpgradeCommand: AsyncParsableCommand {
         settings.skipRejected = auto
         let json = global.json
         let quiet = global.quiet
+        let log = check || auto ? nil : Self.openLog(layout, command: rollback ? "upgrade-rollback" : "upgrade")
         let upgrader = Upgrader(
             layout: layout,
             control: layout.usesSystemd ? SystemdControl() : PIDFileControl(layout: layout),
             settings: settings,
-            emit: { event in UpgradeCommand.show(event, json: json, quiet: quiet) })
+            emit: { event in
+                log?.line("\(event.event): \(event.message)")
+                UpgradeCommand.show(event, json: json, quiet: quiet)
+            })
         let channelName = channel ?? installed?.values["MOLECULE_RELEASE_CHANNEL"] ?? "stable"
         do {
             if check {
@@ -91,10 +100,34 @@ struct UpgradeCommand: AsyncParsableCommand {
                 try await upgrader.upgrade(.channel(channelName))
             }
         } catch let failure as UpgradeFailure {
-            throw CLIFailure(failure.description)
+            throw failed(failure.description, rolledBack: failure.rolledBack, log: log)
         } catch let error as ReleaseError {
-            throw CLIFailure(error.description)
+            throw failed(error.description, rolledBack: false, log: log)
+        } catch let failure as CLIFailure {
+            throw failed(failure.description, rolledBack: false, log: log)
         }
+        log?.line("finished")
+    }
+
+    /// The end of a failed run: the log's last line, the closing NDJSON event with --json,
+    /// and the one readable line on stderr (which names the log).
+    private func failed(_ reason: String, rolledBack: Bool, log: InstallLog?) -> CLIFailure {
+        log?.line("failed\(rolledBack ? " (rolled back)" : ""): \(reason)")
+        if global.json {
+            Output.standard(#"{"event":"failed","message":"\#(Self.jsonEscaped(reason))","rolled_back":\#(rolledBack)}"#)
+        }
+        return CLIFailure(log?.path.map { "\(reason) (log: \($0))" } ?? reason)
+    }
+
+    /// The redacted log of a run by hand under /var/log/molecule-tenant/, told every value in
+    /// secrets.env; nil where it cannot be written (not root, or a test root without it).
+    private static func openLog(_ layout: HostLayout, command: String) -> InstallLog? {
+        let files = HostFiles(root: layout.root.isEmpty ? "/" : layout.root)
+        let log = InstallLog(files: files, command: command)
+        guard log.path != nil else { return nil }
+        ConfigStep.registerSecrets(files, log: log)
+        log.line("molecule-tenant \(CommandLine.arguments.dropFirst().joined(separator: " "))")
+        return log
     }
 
     /// One timer run: settings from the installed config, overridden by the environment.

@@ -171,6 +171,51 @@ struct A2ATests {
         withExtendedLifetime(first) {}
     }
 
+    /// A server killed while an agent works on a queued message: whether the agent got it
+    /// is unknown, so it is failed (with that reason), never sent twice, and its capacity
+    /// slot comes back, so the next message still goes out.
+    @Test func aQueuedMessageCutOffMidDeliveryByAKilledServerIsFailedNotSentTwice() async throws {
+        let drain = ["A2A_QUEUE_DRAIN_INTERVAL_MS": "50"]
+        let first = try await RunningServer(extra: drain)
+        let team = try Self.team(first)
+        #expect(try first.send("POST", "/registry/heartbeat", #"{"workspace_id":"\#(team.lead)","active_tasks":1}"#, token: team.leadToken).status == 200)
+        var ids: [String] = []
+        for text in ["cut off", "after"] {
+            let queued = try first.send("POST", "/workspaces/\(team.lead)/a2a", a2aBody(text), token: team.memberToken)
+            #expect(queued.status == 202, "\(queued.text)")
+            ids.append(try #require(try queued.object()["queue_id"] as? String))
+        }
+        team.agent.hold()
+        #expect(try first.send("POST", "/registry/heartbeat", #"{"workspace_id":"\#(team.lead)","active_tasks":0}"#, token: team.leadToken).status == 200)
+        #expect(try await team.agent.waitForRequests(1).map(\.text) == ["cut off"])
+        first.process.signal(SIGKILL)
+        _ = first.stop()
+        team.agent.release()
+
+        let pool = first.database.pool()
+        let left = try await pool.query("SELECT status FROM public.a2a_queue WHERE id = $1", [ids[0]]).rows[0].decode(String.self, at: 0)
+        #expect(left == "dispatched", "the killed server left its delivery behind")
+        // The delivery timeout and its margin have passed (the sweep waits that long).
+        try await pool.query("UPDATE public.a2a_queue SET dispatched_at = now() - interval '1 hour' WHERE id = $1", [ids[0]])
+        let second = try await RunningServer(adminToken: first.adminToken, database: first.database, extra: drain)
+        let delivered = try await team.agent.waitForRequests(2)
+        #expect(delivered.map(\.text) == ["cut off", "after"])
+        var cutOff: [String: Any] = [:]
+        for _ in 0..<200 {
+            cutOff = try second.send("GET", "/workspaces/\(team.lead)/a2a/queue/\(ids[0])", token: team.memberToken).object()
+            if cutOff["status"] as? String != "dispatched" { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(cutOff["status"] as? String == "failed", "\(cutOff)")
+        #expect((cutOff["last_error"] as? String)?.contains("outcome unknown") == true, "\(cutOff)")
+        try await Task.sleep(for: .seconds(1))
+        #expect(team.agent.requests.count == 2, "nothing was sent twice")
+        let slots = try await pool.query("SELECT active_tasks FROM public.workspaces WHERE id = $1", [team.lead]).rows[0].decode(Int.self, at: 0)
+        #expect(slots == 0, "both slots came back")
+        await pool.shutdown()
+        withExtendedLifetime(first) {}
+    }
+
     @Test func deliveryRefusesBlockedAddressesEvenIfTheURLChangedUnderneath() async throws {
         let server = try await RunningServer()
         let team = try Self.team(server)

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import TestSupport
 import Testing
 
@@ -51,6 +54,46 @@ struct BadInputTests {
         let tooLarge = try TestHTTP.request("POST", port: server.port, path: "/workspaces", body: huge, headers: ["Authorization": "Bearer \(admin!)"])
         #expect(tooLarge.status == 413)
         #expect(tooLarge.errorBody?.code == "too_large")
+    }
+
+    /// The guard resolves names: a name that does not resolve is refused, and so is one that
+    /// resolves to a loopback address (this machine's own name, in /etc/hosts).
+    @Test func pushURLsByNameAreResolvedBeforeTheyAreTrusted() async throws {
+        let server = try await RunningServer()
+        let target = try server.createWorkspace("push")
+        let unresolvable = try server.send("POST", "/registry/register", #"{"id":"\#(target)","url":"http://no-such-agent.invalid/a2a"}"#)
+        #expect(unresolvable.status == 400, "\(unresolvable.text)")
+        #expect(unresolvable.errorBody?.error.contains("cannot be resolved") == true, "\(unresolvable.text)")
+
+        let name = ProcessInfo.processInfo.hostName
+        let addresses = Self.addresses(of: name)
+        if !addresses.isEmpty, addresses.allSatisfy({ $0.hasPrefix("127.") || $0 == "::1" }) {
+            let loopback = try server.send("POST", "/registry/register", #"{"id":"\#(target)","url":"http://\#(name):8000/a2a"}"#)
+            #expect(loopback.status == 400, "\(name) -> \(addresses): \(loopback.text)")
+            #expect(loopback.errorBody?.error.contains("resolves to a blocked address: loopback") == true, "\(loopback.text)")
+        } else {
+            print("skipped the name-to-loopback case: this host's name \(name) resolves to \(addresses), not only to loopback")
+        }
+        #expect(try server.send("GET", "/workspaces/\(target)").object()["status"] as? String == "provisioning")
+    }
+
+    /// The addresses getaddrinfo gives for a name, as text.
+    static func addresses(of name: String) -> [String] {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(name, nil, &hints, &list) == 0 else { return [] }
+        defer { freeaddrinfo(list) }
+        var found: [String] = []
+        var node = list
+        while let entry = node?.pointee {
+            var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            if getnameinfo(entry.ai_addr, entry.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0 {
+                found.append(String(cString: text))
+            }
+            node = entry.ai_next
+        }
+        return found
     }
 
     @Test func everyAnswerCarriesARequestIDAndSecurityHeaders() async throws {

@@ -52,6 +52,49 @@ struct DelegationTests {
         #expect(Set(results.compactMap { $0["method"] as? String }) == ["delegate", "delegate_result"])
     }
 
+    /// A poll-mode target has no URL: the task waits in its inbox (an `a2a_receive` row),
+    /// the target answers the source with an A2A message, and the source, the only one
+    /// allowed to, settles the delegation with `/update`.
+    @Test func aDelegationToAPollModeAgentWaitsInItsInboxAndTheSourceSettlesIt() async throws {
+        let server = try await RunningServer()
+        let team = try A2ATests.team(server)
+        let accepted = try server.send("POST", "/workspaces/\(team.lead)/delegate", #"{"target_id":"\#(team.member)","task":"triage ticket 7"}"#, token: team.leadToken)
+        #expect(accepted.status == 202, "\(accepted.text)")
+        let id = try #require(try accepted.object()["delegation_id"] as? String)
+        var row: [String: Any] = [:]
+        for _ in 0..<600 {
+            row = try server.send("GET", "/workspaces/\(team.lead)/delegations", token: team.leadToken).array().first(where: { $0["delegation_id"] as? String == id }) ?? [:]
+            if row["status"] as? String == "dispatched" { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(row["status"] as? String == "dispatched", "a poll-mode target's delegation waits for its report: \(row)")
+
+        // The target's inbox holds the task once, with the delegation id to answer to.
+        let inbox = try server.send("GET", "/workspaces/\(team.member)/activity?type=a2a_receive&since_secs=600", token: team.memberToken).array()
+        #expect(inbox.count == 1)
+        let message = try #require(((inbox.first?["request_body"] as? [String: Any])?["params"] as? [String: Any])?["message"] as? [String: Any])
+        #expect((message["parts"] as? [[String: Any]])?.first?["text"] as? String == "triage ticket 7")
+        #expect((message["metadata"] as? [String: Any])?["delegation_id"] as? String == id)
+        #expect(inbox.first?["source_id"] as? String == team.lead)
+        let cursor = try #require(inbox.first?["id"] as? String)
+        #expect(try server.send("GET", "/workspaces/\(team.member)/activity?type=a2a_receive&since_id=\(cursor)", token: team.memberToken).array().isEmpty)
+
+        // The answer goes to the source as a message; the target cannot settle the delegation itself.
+        let answer = try server.send("POST", "/workspaces/\(team.lead)/a2a", a2aBody("ticket 7: duplicate of 3"), token: team.memberToken, headers: ["X-Workspace-ID": team.member])
+        #expect(answer.status == 200, "\(answer.text)")
+        #expect(team.agent.requests.map(\.text) == ["ticket 7: duplicate of 3"])
+        let byTarget = try server.send("POST", "/workspaces/\(team.member)/delegations/\(id)/update", #"{"status":"completed"}"#, token: team.memberToken)
+        #expect(byTarget.status == 404, "\(byTarget.text)")
+        let settled = try server.send("POST", "/workspaces/\(team.lead)/delegations/\(id)/update",
+                                      #"{"status":"completed","response_preview":"duplicate of 3"}"#, token: team.leadToken)
+        #expect(settled.status == 200, "\(settled.text)")
+        let done = try await Self.awaitTerminal(server, source: team.lead, token: team.leadToken, id: id)
+        #expect(done["status"] as? String == "completed")
+        #expect(done["response_preview"] as? String == "duplicate of 3")
+        let received = try server.send("GET", "/workspaces/\(team.member)/delegations", token: team.memberToken).array()
+        #expect(received.first?["direction"] as? String == "received" && received.first?["delegation_id"] as? String == id)
+    }
+
     @Test func aDelegationToABusyTargetWaitsInTheQueueAndStillCompletes() async throws {
         let server = try await RunningServer(extra: ["A2A_QUEUE_DRAIN_INTERVAL_MS": "50"])
         let team = try A2ATests.team(server)

@@ -4,8 +4,9 @@
 #   1. a release server (python3 http.server on loopback) holds bundles stamped 1.0.0, 1.0.1,
 #      1.0.2+refuse-start and 1.0.3, signed by a test key the lab trusts
 #      (/etc/molecule-tenant/trusted-keys/);
-#   2. installer/install.sh --bundle refuses a tampered bundle, then installs 1.0.0 from its
-#      signed bundle, registered with the stub platform, which hands it MOLECULE_RELEASE_URL;
+#   2. installer/install.sh --bundle refuses a tampered bundle, then install.sh --release-url
+#      installs 1.0.0 from the release server's stable channel (download, sha256, signature),
+#      registered with the stub platform, which hands it MOLECULE_RELEASE_URL;
 #   3. under load (server /health, memory commits and searches through the server with a
 #      workspace token, plugin /v1/health): `upgrade --check` exits 2, `upgrade` follows the
 #      channel to 1.0.1 with zero failed requests; /buildinfo and `status --json` say 1.0.1;
@@ -126,10 +127,9 @@ bash "$LAB" down "$NAME" >/dev/null 2>&1 || true
 bash "$LAB" up "$NAME" >/dev/null
 in_lab mkdir -p /root/bundles
 bash "$LAB" cp "$NAME" "$work/release.pub.pem" /root/lab-release.pem
-for file in "$(bundle "$work/dist" 1.0.0)" "$(bundle "$work/other" 1.0.4)"; do
-  bash "$LAB" cp "$NAME" "$file" "/root/bundles/$(basename "$file")"
-  bash "$LAB" cp "$NAME" "$file.sig" "/root/bundles/$(basename "$file").sig"
-done
+file=$(bundle "$work/other" 1.0.4)
+bash "$LAB" cp "$NAME" "$file" "/root/bundles/$(basename "$file")"
+bash "$LAB" cp "$NAME" "$file.sig" "/root/bundles/$(basename "$file").sig"
 bash "$LAB" cp "$NAME" installer/install.sh /root/install.sh
 rc=0; in_lab sh /root/install.sh --bundle "/root/bundles/$(basename "$(bundle "$work/other" 1.0.4)")" --trusted-key /root/lab-release.pem --plan \
   >"$work/install.out" 2>&1 || rc=$?
@@ -139,12 +139,19 @@ in_lab test ! -e /etc/molecule-tenant/trusted-keys/lab-release.pem || fail "inst
 in_lab test ! -e /usr/local/bin/molecule-tenant || fail "install.sh installed the tampered bundle's binary"
 say "install.sh --bundle refuses the tampered bundle: $(tail -n 1 "$work/install.out" | cut -c1-140)"
 t0=$(now)
-printf '%s\n' "$REG_TOKEN" | in_lab sh /root/install.sh --bundle "/root/bundles/$(basename "$(bundle "$work/dist" 1.0.0)")" \
+# 1.0.0 comes from the release server: install.sh reads channels/stable.json, downloads the
+# bundle and its .sig (installing curl, which the minimal lab root lacks), checks the
+# channel's sha256 and the signature.
+printf '%s\n' "$REG_TOKEN" | in_lab sh /root/install.sh --release-url "$RELEASE_URL" \
   --trusted-key /root/lab-release.pem --org-id "$ORG" \
   --platform-url "http://127.0.0.1:$STUB_PORT" --registration-token-file - --json >"$work/install.json" 2>&1 \
   || { cat "$work/install.json" >&2; fail "install of 1.0.0 failed"; }
 grep -q "verified the signature of .*1.0.0-linux.* with /root/lab-release.pem" "$work/install.json" \
   || fail "install.sh does not say it verified the bundle: $(head -n 5 "$work/install.json")"
+grep -q "downloading $RELEASE_URL/molecule-tenant-1.0.0-linux-" "$work/install.json" \
+  || fail "install.sh did not download 1.0.0 from the release server: $(head -n 5 "$work/install.json")"
+grep -q "GET /molecule-tenant-1.0.0-linux-.*tar.gz.sig HTTP/1.1\" 200" "$work/release-server.log" \
+  || fail "the release server did not serve 1.0.0's signature: $(tail -n 5 "$work/release-server.log")"
 result=$(tail -n 1 "$work/install.json")
 [[ $(json_field "$result" 'd["healthy"]') == True ]] || fail "install did not end healthy: $result"
 [[ $(json_field "$(stub_state)" 'len(d["registrations"])') == 1 ]] || fail "install did not register with the stub platform"
@@ -154,7 +161,7 @@ in_lab systemctl is-enabled --quiet molecule-tenant-update.timer || fail "instal
 # The timer stays enabled but is stopped for the test, so no unplanned run moves the host
 # between the steps; each timer run below is started by hand.
 in_lab systemctl stop molecule-tenant-update.timer
-say "installed 1.0.0 from its bundle in $(python3 -c "print(round($(now) - $t0, 1))") s, registered; update timer enabled (stopped for the test)"
+say "installed 1.0.0 from the release server in $(python3 -c "print(round($(now) - $t0, 1))") s, registered; update timer enabled (stopped for the test)"
 
 version_of() { curl -fsS --max-time 10 "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("version"))'; }
 both_at() { # VERSION

@@ -10,8 +10,9 @@
 #      records the success, `upgrade --check` goes from "available" (2) to "current" (0);
 #   2. `upgrade --rollback --json` returns to 1.0.0: zero failed requests, NDJSON events;
 #   3. a release that cannot start (stamped with the test-only build tag `+refuse-start`) fails
-#      its gate: rolled back by itself, exit 1 with the reason, the old processes serve on with
-#      zero failed requests, the version is rejected, and `upgrade --auto` does not retry it.
+#      its gate: rolled back by itself, exit 1 with the reason (the last --json event "failed",
+#      the run's log under var/log/molecule-tenant/), the old processes serve on with zero
+#      failed requests, the version is rejected, and `upgrade --auto` does not retry it.
 #
 # Needs DATABASE_URL and REDIS_URL (Tests/services.sh) and BINARY (default: the release build).
 # Tests/run.sh runs it after `swift test`.
@@ -127,12 +128,23 @@ say "1.0.0 -> 1.0.2+refuse-start under load: rolled back by itself"
 plugin_pid=$(cat "$run/memory-plugin.pid")
 server_pid=$(cat "$run/server.pid")
 start_load bad
-set +e; upgrade --bundle "$(bundle 1.0.2+refuse-start)"; status=$?; set -e
+set +e; upgrade --bundle "$(bundle 1.0.2+refuse-start)" --json; status=$?; set -e
 stop_load bad
 say "upgrade said: $(tail -n 2 "$work/upgrade.out" | tr '\n' ' ')"
 [ "$status" = 1 ] || fail "the failed upgrade exited $status, not 1: $(cat "$work/upgrade.out")"
 grep -q "rolled back to 1.0.0" "$work/upgrade.out" || fail "the failed upgrade does not say it rolled back"
 grep -q "exited with status 1" "$work/upgrade.out" || fail "the failed upgrade does not give the reason"
+# --json: the last event says it failed, why, and that it rolled back.
+grep '^{"event"' "$work/upgrade.out" | tail -n 1 | python3 -c '
+import json, sys
+event = json.loads(sys.stdin.read())
+assert event["event"] == "failed" and event["rolled_back"] is True and "exited with status 1" in event["message"], event
+' || fail "the failed upgrade's last NDJSON event is not a failed, rolled-back one: $(cat "$work/upgrade.out")"
+# A run by hand leaves its log under /var/log/molecule-tenant/, named in the error line.
+log=$(ls -t "$root"/var/log/molecule-tenant/upgrade-*.log 2>/dev/null | head -n 1)
+[ -n "$log" ] && grep -q "failed (rolled back): .*exited with status 1" "$log" && grep -q "^.* handover: " "$log" \
+  || fail "the failed upgrade's log is missing or incomplete: ${log:-none} $(cat "$log" 2>/dev/null)"
+grep -q "(log: /var/log/molecule-tenant/upgrade-" "$work/upgrade.out" || fail "the error line does not name the log: $(tail -n 1 "$work/upgrade.out")"
 both_at 1.0.0
 [ "$(cat "$run/memory-plugin.pid")" = "$plugin_pid" ] && [ "$(cat "$run/server.pid")" = "$server_pid" ] \
   || fail "the old processes were replaced"

@@ -44,7 +44,7 @@ upgrade() { # ARGS...: runs `upgrade` as the host's operator would; output in $w
 # --- The host: the first version installed and serving, every version bundled. ------------
 openssl genpkey -algorithm ed25519 -out "$work/release.pem" 2>/dev/null
 first=${versions[0]}
-mkdir -p "$root/etc/molecule-tenant/trusted-keys" "$root/usr/local/bin" "$run" "$work/dist/channels" "$work/$first"
+mkdir -p "$root/etc/molecule-tenant/trusted-keys" "$root/usr/local/bin" "$root/var/log" "$run" "$work/dist/channels" "$work/$first"
 openssl pkey -in "$work/release.pem" -pubout > "$root/etc/molecule-tenant/trusted-keys/test-release.pem"
 for version in "${versions[@]}"; do
   "$binary" release bundle --binary "$binary" --key "$work/release.pem" --out "$work/dist" --version "$version" --quiet
