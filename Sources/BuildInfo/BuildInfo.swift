@@ -16,9 +16,17 @@ public enum BuildInfo {
     /// TEST ONLY: a copy stamped with the build tag `refuse-start` (e.g. `1.0.2+refuse-start`)
     /// refuses to run `server` and `memory-plugin`, so upgrade tests can make, from the one
     /// build they have, a release that never becomes healthy. No real release carries it.
-    public static var refusesToStart: Bool {
+    public static var refusesToStart: Bool { buildTags.contains("refuse-start") }
+
+    /// TEST ONLY: the build tag `refuse-server-start` makes only `server` refuse to run, so
+    /// the memory plugin is handed over to the release before its gate fails and has to be
+    /// handed back.
+    public static var serverRefusesToStart: Bool { refusesToStart || buildTags.contains("refuse-server-start") }
+
+    /// The dot-separated identifiers after `+` in the version.
+    private static var buildTags: [Substring] {
         let parts = version.split(separator: "+", maxSplits: 1)
-        return parts.count == 2 && parts[1].split(separator: ".").contains("refuse-start")
+        return parts.count == 2 ? parts[1].split(separator: ".") : []
     }
 
     /// One line for `--version`.

@@ -25,7 +25,7 @@ struct MemoryPluginCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = try CommandContext.prepare(global, label: "memory-plugin")
-        try StartRefusal.check()
+        try StartRefusal.check(server: false)
         try await MemoryPluginServer.run(Self.configuration(from: context.environment), logger: context.logger)
     }
 

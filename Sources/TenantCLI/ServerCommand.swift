@@ -36,7 +36,7 @@ struct ServerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = try CommandContext.prepare(global, label: "server")
-        try StartRefusal.check()
+        try StartRefusal.check(server: true)
         let configuration = try Self.configuration(from: context.environment)
         do {
             try await TenantServerApp.run(configuration, logger: context.logger)

@@ -1,10 +1,11 @@
 import BuildInfo
 
-/// The test-only `+refuse-start` stamp (BuildInfo.refusesToStart): the long-running services
-/// exit 1 before they touch anything, as a broken release would.
+/// The test-only stamps `+refuse-start` (both long-running services) and
+/// `+refuse-server-start` (the server only): the service exits 1 before it touches
+/// anything, as a broken release would.
 enum StartRefusal {
-    static func check() throws {
-        guard BuildInfo.refusesToStart else { return }
-        throw CLIFailure("this copy is stamped \(BuildInfo.version): builds tagged +refuse-start never start (a test-only tag)")
+    static func check(server: Bool) throws {
+        guard server ? BuildInfo.serverRefusesToStart : BuildInfo.refusesToStart else { return }
+        throw CLIFailure("this copy is stamped \(BuildInfo.version): its test-only build tag keeps the \(server ? "server" : "memory plugin") from starting")
     }
 }

@@ -12,7 +12,9 @@
 #   3. a release that cannot start (stamped with the test-only build tag `+refuse-start`) fails
 #      its gate: rolled back by itself, exit 1 with the reason (the last --json event "failed",
 #      the run's log under var/log/molecule-tenant/), the old processes serve on with zero
-#      failed requests, the version is rejected, and `upgrade --auto` does not retry it.
+#      failed requests, the version is rejected, and `upgrade --auto` does not retry it;
+#   4. a release whose server alone cannot start (`+refuse-server-start`): the plugin is handed
+#      over to it, then back to 1.0.0 once the server's gate fails, with zero failed requests.
 #
 # Needs DATABASE_URL and REDIS_URL (Tests/services.sh) and BINARY (default: the release build).
 # Tests/run.sh runs it after `swift test`.
@@ -24,7 +26,7 @@ say() { echo "upgrade: $*" >&2; }
 fail() { say "FAIL: $*"; exit 1; }
 
 name=upgrade
-versions=(1.0.0 1.0.1 1.0.2+refuse-start)
+versions=(1.0.0 1.0.1 1.0.2+refuse-start 1.0.3+refuse-server-start)
 . Tests/release/lib/upgrade-host.sh
 
 # --- Load: runs until $work/stop exists; every request that is not 2xx is a failure. -------
@@ -162,4 +164,36 @@ grep -q "not trying it again" "$work/upgrade.out" || fail "upgrade --auto did no
 ledger | grep -q '"last_auto_update":{[^{}]*"outcome":"skipped"' || fail "upgrades.json does not record the skipped auto run: $(ledger)"
 [ "$(cat "$run/memory-plugin.pid")" = "$plugin_pid" ] || fail "upgrade --auto touched the plugin"
 say "ok: upgrade --auto does not retry the rejected release"
+
+# --- 4. A release whose plugin takes over before its server fails. ----------------------------
+say "1.0.0 -> 1.0.3+refuse-server-start under load: the plugin moves, the server fails, the plugin moves back"
+plugin_pid=$(cat "$run/memory-plugin.pid")
+server_pid=$(cat "$run/server.pid")
+start_load half
+set +e; upgrade --bundle "$(bundle 1.0.3+refuse-server-start)" --json; status=$?; set -e
+stop_load half
+[ "$status" = 1 ] || fail "the half-failed upgrade exited $status, not 1: $(cat "$work/upgrade.out")"
+# The NDJSON tells the story: the plugin serves the new release, the server refuses it, the
+# plugin is handed back and serves 1.0.0 again, and the run ends failed and rolled back.
+python3 - "$work/upgrade.out" <<'PY' || fail "the half-failed upgrade's events: $(cat "$work/upgrade.out")"
+import json, sys
+events = [json.loads(line) for line in open(sys.argv[1]) if line.startswith('{"event"')]
+steps = [(e["event"], e.get("service"), e.get("version")) for e in events]
+new = "1.0.3+refuse-server-start"
+def at(step):
+    assert step in steps, (step, steps)
+    return steps.index(step)
+took_over = at(("healthy", "memory-plugin", new))
+refused = at(("rollback", None, "1.0.0"))
+handed_back = at(("healthy", "memory-plugin", "1.0.0"))
+assert took_over < refused < handed_back, steps
+assert ("healthy", "server", new) not in steps, steps
+assert events[-1]["event"] == "failed" and events[-1]["rolled_back"] is True, events[-1]
+PY
+both_at 1.0.0
+[ "$(cat "$run/memory-plugin.pid")" != "$plugin_pid" ] || fail "the plugin was never handed over"
+[ "$(cat "$run/server.pid")" = "$server_pid" ] || fail "the server that refused its successor was replaced"
+[ "$(basename "$(dirname "$(readlink "$root/usr/local/bin/molecule-tenant")")")" = 1.0.0 ] || fail "the symlink does not name 1.0.0"
+ledger | grep -q '"rejected":\[[^]]*"1.0.3+refuse-server-start"' || fail "1.0.3+refuse-server-start is not rejected: $(ledger)"
+say "ok: the plugin went to the new release and back, zero failed requests, version rejected"
 say "passed"
