@@ -11,7 +11,10 @@ public enum ChildCommand {
         public let output: String
     }
 
-    public static func run(_ arguments: [String], environment: [String]? = nil, timeout: Duration = .seconds(30)) throws -> Outcome {
+    /// - Parameter tick: called about four times a second while the program runs.
+    public static func run(
+        _ arguments: [String], environment: [String]? = nil, timeout: Duration = .seconds(30), tick: (() -> Void)? = nil
+    ) throws -> Outcome {
         var pipeEnds: [Int32] = [0, 0]
         guard makePipe(&pipeEnds) else { throw ReleaseError.unreadable(path: arguments[0], reason: errnoText()) }
         var actions = posix_spawn_file_actions_t()
@@ -38,11 +41,16 @@ public enum ChildCommand {
         var output: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         var timedOut = false
+        var nextTick = ContinuousClock.now + .milliseconds(250)
         while true {
             let remaining = deadline - ContinuousClock.now
             if remaining <= .zero { timedOut = true; break }
             var poller = pollfd(fd: pipeEnds[0], events: Int16(POLLIN), revents: 0)
-            let ready = poll(&poller, 1, Int32(min(remaining.components.seconds * 1000 + 1, 1000)))
+            let ready = poll(&poller, 1, Int32(min(remaining.components.seconds * 1000 + 1, tick == nil ? 1000 : 250)))
+            if let tick, ContinuousClock.now >= nextTick {
+                tick()
+                nextTick = ContinuousClock.now + .milliseconds(250)
+            }
             if ready < 0 && errno == EINTR { continue }
             if ready <= 0 { continue }
             let count = buffer.withUnsafeMutableBytes { read(pipeEnds[0], $0.baseAddress, $0.count) }

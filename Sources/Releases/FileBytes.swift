@@ -50,6 +50,12 @@ public enum FileBytes {
 
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+    /// The size of a file, nil when it does not exist (yet).
+    public static func size(_ path: String) -> Int? {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_size) : nil
+    }
+
     @discardableResult
     public static func remove(_ path: String) -> Bool { unlink(path) == 0 }
 

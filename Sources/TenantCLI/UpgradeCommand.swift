@@ -71,7 +71,7 @@ struct UpgradeCommand: AsyncParsableCommand {
             control: layout.usesSystemd ? SystemdControl() : PIDFileControl(layout: layout),
             settings: settings,
             emit: { event in
-                log?.line("\(event.event): \(event.message)")
+                if !event.transient { log?.line("\(event.event): \(event.message)") }
                 UpgradeCommand.show(event, json: json, quiet: quiet)
             })
         let channelName = channel ?? installed?.values["MOLECULE_RELEASE_CHANNEL"] ?? "stable"
@@ -106,12 +106,14 @@ struct UpgradeCommand: AsyncParsableCommand {
         } catch let failure as CLIFailure {
             throw failed(failure.description, rolledBack: false, log: log)
         }
+        TerminalProgress.shared.clear()
         log?.line("finished")
     }
 
     /// The end of a failed run: the log's last line, the closing NDJSON event with --json,
     /// and the one readable line on stderr (which names the log).
     private func failed(_ reason: String, rolledBack: Bool, log: InstallLog?) -> CLIFailure {
+        TerminalProgress.shared.clear()
         log?.line("failed\(rolledBack ? " (rolled back)" : ""): \(reason)")
         if global.json {
             Output.standard(#"{"event":"failed","message":"\#(Self.jsonEscaped(reason))","rolled_back":\#(rolledBack)}"#)
@@ -149,15 +151,20 @@ struct UpgradeCommand: AsyncParsableCommand {
         if result.outcome == .failed { throw CLIFailure(result.reason ?? "the automatic upgrade failed") }
     }
 
-    /// Progress: one line per step for people (stderr on a TTY stays free for errors), NDJSON with --json.
+    /// Progress: one line per step for people (stderr stays free for errors), with the
+    /// current step's progress in place on a terminal; NDJSON with --json (steps only).
     static func show(_ event: UpgradeEvent, json: Bool, quiet: Bool) {
         if json {
+            guard !event.transient else { return }
             let version = event.version.map { #","version":"\#($0)""# } ?? ""
             let service = event.service.map { #","service":"\#($0)""# } ?? ""
             Output.standard(#"{"event":"\#(event.event)","message":"\#(jsonEscaped(event.message))"\#(version)\#(service)}"#)
         } else if !quiet {
-            let marker = isatty(STDOUT_FILENO) == 1 ? "==> " : ""
-            Output.standard("\(marker)\(event.message)")
+            if event.transient {
+                TerminalProgress.shared.progress(event.message)
+            } else {
+                TerminalProgress.shared.step(event.message)
+            }
         }
     }
 

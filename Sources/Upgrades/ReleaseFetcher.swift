@@ -6,7 +6,9 @@ import Releases
 public struct ReleaseFetcher: Sendable {
     public init() {}
 
-    public func fetch(_ location: String, limit: Int) throws -> [UInt8] {
+    /// - Parameter progress: told the bytes received so far, about four times a second
+    ///   while an HTTP download runs.
+    public func fetch(_ location: String, limit: Int, progress: ((Int) -> Void)? = nil) throws -> [UInt8] {
         if location.hasPrefix("file://") {
             return try FileBytes.read(String(location.dropFirst("file://".count)), limit: limit)
         }
@@ -17,7 +19,8 @@ public struct ReleaseFetcher: Sendable {
         defer { _ = FileBytes.remove(temporary) }
         let outcome = try ChildCommand.run(
             ["/usr/bin/env", "curl", "-fsSL", "--proto", "=https,http", "--max-time", "600", "--max-filesize", "\(limit)",
-             "-o", temporary, location], timeout: .seconds(620))
+             "-o", temporary, location], timeout: .seconds(620),
+            tick: progress.map { report in { report(FileBytes.size(temporary) ?? 0) } })
         guard outcome.status == 0 else {
             let reason = outcome.output.split(separator: "\n").last.map(String.init) ?? "curl failed"
             throw ReleaseError.unreadable(path: location, reason: reason)
@@ -26,7 +29,7 @@ public struct ReleaseFetcher: Sendable {
     }
 
     /// Downloads to `path` (the bundle and its signature are kept next to each other).
-    public func download(_ location: String, to path: String, limit: Int = 512 << 20) throws {
-        try FileBytes.write(try fetch(location, limit: limit), to: path)
+    public func download(_ location: String, to path: String, limit: Int = 512 << 20, progress: ((Int) -> Void)? = nil) throws {
+        try FileBytes.write(try fetch(location, limit: limit, progress: progress), to: path)
     }
 }

@@ -4,12 +4,33 @@ public struct UpgradeEvent: Encodable, Sendable {
     public let message: String
     public let version: String?
     public let service: String?
+    /// Progress within a step (bytes fetched, seconds waited): shown in place on a
+    /// terminal, never logged or printed as NDJSON.
+    public let transient: Bool
 
     public init(_ event: String, _ message: String, version: String? = nil, service: String? = nil) {
         self.event = event
         self.message = message
         self.version = version
         self.service = service
+        self.transient = false
+    }
+
+    /// A progress line for a terminal.
+    public static func progress(_ message: String) -> UpgradeEvent {
+        UpgradeEvent(progress: message)
+    }
+
+    private init(progress message: String) {
+        event = "progress"
+        self.message = message
+        version = nil
+        service = nil
+        transient = true
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case event, message, version, service
     }
 }
 

@@ -187,12 +187,20 @@ public struct Upgrader: Sendable {
         return contents
     }
 
+    static func megabytes(_ bytes: Int) -> String {
+        let tenths = (bytes * 10 + (1 << 19)) >> 20
+        return "\(tenths / 10).\(tenths % 10) MB"
+    }
+
     private func download(_ location: String) throws -> String {
         let name = location.split(separator: "/").last.map(String.init) ?? "bundle.tar.gz"
         try FileBytes.makeDirectories(layout.downloads)
         let path = layout.downloads + "/" + name
         emit(.init("fetch", "fetching \(location)"))
-        try fetcher.download(location, to: path)
+        let emit = self.emit
+        try fetcher.download(location, to: path) { bytes in
+            emit(.progress("fetched \(Self.megabytes(bytes)) of \(name)"))
+        }
         // A missing signature is not an error here: verification refuses unsigned bundles.
         try? fetcher.download(location + ".sig", to: path + ".sig", limit: 4096)
         return path
@@ -302,8 +310,15 @@ public struct Upgrader: Sendable {
         } catch {
             throw UpgradeFailure("\(error)", hostProblem: true)
         }
-        let deadline = ContinuousClock.now + settings.gateTimeout
+        let started = ContinuousClock.now
+        let deadline = started + settings.gateTimeout
+        var shownSecond: Int64 = -1
         while ContinuousClock.now < deadline {
+            let waited = (ContinuousClock.now - started).components.seconds
+            if waited > shownSecond {
+                shownSecond = waited
+                emit(.progress("waiting for the \(service.rawValue) on \(version) to serve healthily: \(waited) s of \(settings.gateTimeout.components.seconds) s"))
+            }
             if let pid = control.mainPID(service), pid != old, let reading = probe.read(), reading.healthy, reading.version == version {
                 emit(.init("healthy", "the \(service.rawValue) serves \(version) (pid \(pid))", version: version, service: service.rawValue))
                 return

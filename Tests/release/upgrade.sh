@@ -6,7 +6,8 @@
 # path a symlink), and steady load through
 # real routes (memory commits and searches through the server with a workspace token, server
 # /health, plugin /v1/health; new connections and keep-alive) while:
-#   1. `upgrade --bundle` moves to 1.0.1: zero failed requests, both report 1.0.1, upgrades.json
+#   1. `upgrade --bundle` (at a terminal: steps and in-place progress) moves to 1.0.1: zero
+#      failed requests, both report 1.0.1, upgrades.json
 #      records the success, `upgrade --check` goes from "available" (2) to "current" (0);
 #   2. `upgrade --rollback --json` returns to 1.0.0: zero failed requests, NDJSON events;
 #   3. a release that cannot start (stamped with the test-only build tag `+refuse-start`) fails
@@ -88,8 +89,21 @@ set +e; upgrade --check; status=$?; set -e
 [ "$status" = 2 ] || fail "upgrade --check exited $status with 1.0.1 published on 1.0.0: $(cat "$work/upgrade.out")"
 say "1.0.0 -> 1.0.1 under load"
 start_load up
-upgrade --bundle "$(bundle 1.0.1)" || { cat "$work/upgrade.out" "$work/memory-plugin.log" >&2; fail "upgrade to 1.0.1 failed"; }
+upgrade_on_tty --bundle "$(bundle 1.0.1)" || { cat "$work/upgrade.out" "$work/memory-plugin.log" >&2; fail "upgrade to 1.0.1 failed"; }
 stop_load up
+# At a terminal: "==> " steps, and the gate's progress drawn in place, each one cleared
+# (carriage return, erase line) before the next step.
+python3 - "$work/upgrade.out" <<'PY' || fail "upgrade at a terminal: $(cat -v "$work/upgrade.out")"
+import sys
+text = open(sys.argv[1], encoding="utf-8", newline="").read()
+assert "==> now serving 1.0.1" in text, text
+progress = text.count("\r\x1b[K    waiting for the ")
+for piece in text.split("\r\x1b[K    ")[1:]:
+    assert piece.startswith("waiting for the ") or piece.startswith("fetched "), piece
+    assert "\n" not in piece.split("\r\x1b[K")[0], "a progress line was not cleared before the next line: %r" % piece
+assert progress >= 2, "no progress while the gate waited (one per service at least): %r" % text
+print("upgrade: at a terminal: %d progress updates drawn in place" % progress, file=sys.stderr)
+PY
 both_at 1.0.1
 [ "$(readlink "$root/usr/local/bin/molecule-tenant")" = "$root/opt/molecule-tenant/releases/1.0.1/molecule-tenant" ] \
   || fail "the binary's path is not a symlink to 1.0.1"

@@ -40,6 +40,11 @@ last_entry() { ledger | grep -o '{[^{}]*}' | tail -n1; }
 upgrade() { # ARGS...: runs `upgrade` as the host's operator would; output in $work/upgrade.out
   env MOLECULE_TENANT_ROOT="$root" "$root/usr/local/bin/molecule-tenant" upgrade --gate-timeout 120 "$@" >"$work/upgrade.out" 2>&1
 }
+upgrade_on_tty() { # ARGS...: the same at a terminal (script(1) gives it a pty); output in $work/upgrade.out
+  local command
+  printf -v command '%q ' env MOLECULE_TENANT_ROOT="$root" "$root/usr/local/bin/molecule-tenant" upgrade --gate-timeout 120 "$@"
+  script -qec "$command" /dev/null >"$work/upgrade.out" 2>&1 </dev/null
+}
 
 # --- The host: the first version installed and serving, every version bundled. ------------
 openssl genpkey -algorithm ed25519 -out "$work/release.pem" 2>/dev/null
