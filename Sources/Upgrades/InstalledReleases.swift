@@ -73,12 +73,16 @@ public struct InstalledReleases: Sendable {
         }
     }
 
-    /// Keeps `keep` and the newest others up to three releases in all; removes the rest.
-    public func prune(keeping keep: [String]) {
+    /// Keeps `keep` and the newest others up to three releases in all; removes the rest,
+    /// and every `rejected` release first (unpacked, then refused by its gate), so a broken
+    /// release never takes the place of one that can be rolled back to.
+    public func prune(keeping keep: [String], rejected: [String] = []) {
         let installed = versions()
         let others = installed.filter { !keep.contains($0) }
             .sorted { (ReleaseVersion($0) ?? ReleaseVersion("0")!) > (ReleaseVersion($1) ?? ReleaseVersion("0")!) }
-        for version in others.dropFirst(max(0, 3 - keep.count)) {
+        let broken = others.filter { rejected.contains($0) }
+        let usable = others.filter { !rejected.contains($0) }
+        for version in broken + usable.dropFirst(max(0, 3 - keep.count)) {
             unlink(layout.releaseBinary(version))
             rmdir(layout.releaseDirectory(version))
         }

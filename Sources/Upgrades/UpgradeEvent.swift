@@ -42,10 +42,14 @@ public struct UpgradeFailure: Error, CustomStringConvertible {
     /// The host, not the release, stopped it (a service could not be asked to hand over):
     /// the release is not rejected for it.
     public let hostProblem: Bool
+    /// The release failed its gate and going back failed too: the host needs a person, and
+    /// the release is rejected all the same, so the timer does not try it again.
+    public let rollbackFailed: Bool
 
-    public init(_ description: String, rolledBack: Bool = false, hostProblem: Bool = false) {
+    public init(_ description: String, rolledBack: Bool = false, hostProblem: Bool = false, rollbackFailed: Bool = false) {
         self.description = description
         self.rolledBack = rolledBack
         self.hostProblem = hostProblem
+        self.rollbackFailed = rollbackFailed
     }
 }

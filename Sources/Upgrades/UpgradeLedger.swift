@@ -7,7 +7,7 @@ public struct UpgradeLedger: Codable, Sendable {
     public struct Entry: Codable, Sendable, Equatable {
         public var from: String?
         public var to: String
-        /// "succeeded", "rolled_back", "refused", "failed"
+        /// "succeeded", "rolled_back", "rollback_failed", "refused", "failed"
         public var outcome: String
         public var reason: String?
         public var startedAt: String
@@ -80,6 +80,7 @@ public struct UpgradeLedger: Codable, Sendable {
         history.append(entry)
         if history.count > keep { history.removeFirst(history.count - keep) }
         if entry.outcome == "succeeded" { current = entry.to }
-        if entry.outcome == "rolled_back", !rejected.contains(entry.to) { rejected.append(entry.to) }
+        // A release that failed its gate is rejected whether or not going back worked.
+        if entry.outcome == "rolled_back" || entry.outcome == "rollback_failed", !rejected.contains(entry.to) { rejected.append(entry.to) }
     }
 }

@@ -82,14 +82,15 @@ public struct Upgrader: Sendable {
             try migrate(target)
             try await switchOver(to: target, from: current)
         } catch let failure as UpgradeFailure {
-            ledger.record(.init(from: current, to: target, outcome: failure.rolledBack ? "rolled_back" : "failed", reason: failure.description,
+            let outcome = failure.rolledBack ? "rolled_back" : failure.rollbackFailed ? "rollback_failed" : "failed"
+            ledger.record(.init(from: current, to: target, outcome: outcome, reason: failure.description,
                                 startedAt: started, finishedAt: Timestamp.now().rfc3339))
             try? ledger.save(layout.upgradesFile)
             throw failure
         }
         ledger.record(.init(from: current, to: target, outcome: "succeeded", reason: nil, startedAt: started, finishedAt: Timestamp.now().rfc3339))
         try ledger.save(layout.upgradesFile)
-        releases.prune(keeping: [target] + (current.map { [$0] } ?? []))
+        releases.prune(keeping: [target] + (current.map { [$0] } ?? []), rejected: ledger.rejected)
         emit(.init("done", "now serving \(target)", version: target))
         return target
     }
@@ -289,7 +290,8 @@ public struct Upgrader: Sendable {
                 do {
                     try await handOver(service, to: previous, config: config)
                 } catch {
-                    throw UpgradeFailure("\(failure.description); and rolling the \(service.rawValue) back failed too: \(error)", rolledBack: false)
+                    throw UpgradeFailure("\(failure.description); and rolling the \(service.rawValue) back failed too: \(error)",
+                                         rollbackFailed: !failure.hostProblem)
                 }
             }
             if failure.hostProblem {

@@ -127,6 +127,34 @@ struct DelegationTests {
         #expect(row["error_detail"] as? String == row["error"] as? String)
     }
 
+    /// The runtime derives its key from (source, target, task), so a retry after a failure
+    /// carries the same key: it must be carried out, not answered with the failed one.
+    @Test func aFailedDelegationGivesUpItsIdempotencyKeySoTheRetryRuns() async throws {
+        let server = try await RunningServer(extra: ["A2A_TIMEOUT_SECONDS": "20"])
+        let team = try A2ATests.team(server)
+        let pool = server.database.pool()
+        try await pool.query("UPDATE public.workspaces SET url = $2 WHERE id = $1", [team.lead, "http://localhost:\(freeTCPPort())/"])
+        let body = #"{"target_id":"\#(team.lead)","task":"retry me","idempotency_key":"k-retry"}"#
+        let first = try server.send("POST", "/workspaces/\(team.member)/delegate", body, token: team.memberToken)
+        let failedID = try #require(try first.object()["delegation_id"] as? String)
+        #expect(try await Self.awaitTerminal(server, source: team.member, token: team.memberToken, id: failedID)["status"] as? String == "failed")
+
+        try await pool.query("UPDATE public.workspaces SET url = $2 WHERE id = $1", [team.lead, team.agent.url])
+        await pool.shutdown()
+        let retry = try server.send("POST", "/workspaces/\(team.member)/delegate", body, token: team.memberToken)
+        #expect(retry.status == 202, "\(retry.text)")
+        let retryID = try #require(try retry.object()["delegation_id"] as? String)
+        #expect(retryID != failedID)
+        let done = try await Self.awaitTerminal(server, source: team.member, token: team.memberToken, id: retryID)
+        #expect(done["status"] as? String == "completed" && done["response_preview"] as? String == "echo: retry me")
+        // The key now belongs to the live delegation, and the failed one stays in the history.
+        let again = try server.send("POST", "/workspaces/\(team.member)/delegate", body, token: team.memberToken)
+        #expect(try again.status == 200 && again.object()["delegation_id"] as? String == retryID, "\(again.text)")
+        let history = try server.send("GET", "/workspaces/\(team.member)/delegations", token: team.memberToken).array()
+        #expect(Set(history.compactMap { $0["delegation_id"] as? String }) == [failedID, retryID])
+        #expect(team.agent.requests.map(\.text) == ["retry me"])
+    }
+
     @Test func agentsRecordTheirOwnDelegationsAndReportResults() async throws {
         let server = try await RunningServer()
         let team = try A2ATests.team(server)

@@ -125,9 +125,9 @@ struct MCPMessagingTests {
         // The synchronous tool answers with the target's text.
         let answered = try Self.call(server, team.member, token: team.memberToken, "delegate_task", #"{"workspace_id":"\#(team.lead)","task":"and now?"}"#)
         #expect(answered.text == "echo: and now?", "\(answered.errorMessage)")
-        let long = String(repeating: "word ", count: 200)
+        let long = String(repeating: "word ", count: 2_000)
         let longAnswer = try Self.call(server, team.member, token: team.memberToken, "delegate_task", #"{"workspace_id":"\#(team.lead)","task":"\#(long)"}"#)
-        #expect(longAnswer.text == "echo: " + long, "the whole answer, not the listing's 300-character preview")
+        #expect(longAnswer.text == "echo: " + long, "the whole answer (10,000 characters), not a preview")
 
         // Unknown, unrelated and malformed targets: JSON-RPC errors naming the reason.
         let (stranger, strangerToken) = try server.agent("stranger")

@@ -15,9 +15,17 @@ struct DelegationLedger: Sendable {
     static let previewBytes = 300
 
     /// Inserts a new delegation; with an idempotency key already used by this source,
-    /// returns the earlier delegation instead (nil when the row is new).
+    /// returns the earlier delegation instead (nil when the row is new). A failed earlier
+    /// delegation gives its key up (it stays in the history without it), so a retry with
+    /// the same key, as the runtime makes after a failure, is carried out, as in the reference.
     func insert(id: String, source: String, target: String, task: String, status: String,
                 idempotencyKey: String?) async throws -> (id: String, status: String)? {
+        if let idempotencyKey {
+            try await pool.query("""
+                UPDATE public.delegations SET idempotency_key = NULL, updated_at = now()
+                WHERE caller_id = $1 AND idempotency_key = $2 AND status = 'failed'
+                """, [source, idempotencyKey])
+        }
         let inserted = try await pool.query("""
             INSERT INTO public.delegations (delegation_id, caller_id, callee_id, task_preview, status, idempotency_key)
             VALUES ($1, $2, $3, $4, $5, $6)
@@ -53,7 +61,7 @@ struct DelegationLedger: Sendable {
             let result = try await pool.query("""
                 UPDATE public.delegations SET status = $2, result_preview = $3, error_detail = $4, updated_at = now()
                 WHERE delegation_id = $1 AND status NOT IN ('completed', 'failed')
-                """, [id, completed ? "completed" : "failed", text.map { String($0.prefix(Self.previewBytes * 10)) }, error])
+                """, [id, completed ? "completed" : "failed", text, error])
             guard result.affectedRows > 0 else { return false }
             let response = try ActivityRoutes.json(.object(completed
                 ? ["text": .string(text ?? ""), "delegation_id": .string(id)]
@@ -226,10 +234,14 @@ struct DelegationLedger: Sendable {
         }
     }
 
-    static let entryColumns = """
-        delegation_id, caller_id, callee_id, task_preview, status, result_preview, error_detail,
-        last_heartbeat, deadline, created_at, updated_at
-        """
+    /// The stored result is the whole answer (bounded by `A2A_MAX_RESPONSE_BYTES`), which
+    /// `delegate_task` and `check_task_status` return; listings read only its start.
+    static let entryColumns = columns(result: "left(result_preview, \(previewBytes + 1))")
+    static let wholeEntryColumns = columns(result: "result_preview")
+
+    private static func columns(result: String) -> String {
+        "delegation_id, caller_id, callee_id, task_preview, status, \(result), error_detail, last_heartbeat, deadline, created_at, updated_at"
+    }
 
     func list(_ workspaceID: String) async throws -> [Entry] {
         let result = try await pool.query("""
@@ -241,12 +253,12 @@ struct DelegationLedger: Sendable {
     }
 
     /// One delegation this workspace sent, or nil (unknown, or someone else's), with the
-    /// whole stored result (up to ten previews), not the listing's short preview.
+    /// whole stored result, not the listing's short preview.
     func sent(_ delegationID: String, by source: String) async throws -> Entry? {
         let result = try await pool.query("""
-            SELECT \(Self.entryColumns) FROM public.delegations WHERE delegation_id = $1 AND caller_id = $2
+            SELECT \(Self.wholeEntryColumns) FROM public.delegations WHERE delegation_id = $1 AND caller_id = $2
             """, [delegationID, source])
-        return try result.first.map { try Self.entry($0, seenFrom: source, resultLimit: Self.previewBytes * 10) }
+        return try result.first.map { try Self.entry($0, seenFrom: source, resultLimit: .max) }
     }
 
     private static func entry(_ row: PostgresRow, seenFrom workspaceID: String, resultLimit: Int = previewBytes) throws -> Entry {
