@@ -16,6 +16,7 @@
 #      failed requests, the version is rejected, and `upgrade --auto` does not retry it;
 #   4. a release whose server alone cannot start (`+refuse-server-start`): the plugin is handed
 #      over to it, then back to 1.0.0 once the server's gate fails, with zero failed requests.
+#   5. `upgrade --channel beta` and `upgrade --to 1.0.1` succeed; rejected releases are pruned.
 #
 # Needs DATABASE_URL and REDIS_URL (Tests/services.sh) and BINARY (default: the release build).
 # Tests/run.sh runs it after `swift test`.
@@ -210,4 +211,18 @@ both_at 1.0.0
 [ "$(basename "$(dirname "$(readlink "$root/usr/local/bin/molecule-tenant")")")" = 1.0.0 ] || fail "the symlink does not name 1.0.0"
 ledger | grep -q '"rejected":\[[^]]*"1.0.3+refuse-server-start"' || fail "1.0.3+refuse-server-start is not rejected: $(ledger)"
 say "ok: the plugin went to the new release and back, zero failed requests, version rejected"
+
+# --- 5. --channel and --to, by hand. ----------------------------------------------------------
+printf '{"version": "1.0.1", "url": "%s"}\n' "$(basename "$(bundle 1.0.1)")" > "$work/dist/channels/beta.json"
+upgrade --channel beta || fail "upgrade --channel beta: $(cat "$work/upgrade.out")"
+both_at 1.0.1
+upgrade --rollback || fail "upgrade --rollback to 1.0.0: $(cat "$work/upgrade.out")"
+both_at 1.0.0
+upgrade --to 1.0.1 || fail "upgrade --to 1.0.1: $(cat "$work/upgrade.out")"
+both_at 1.0.1
+# The rejected releases left unpacked by their preflight are gone; 1.0.0 stays to roll back to.
+[ ! -e "$root/opt/molecule-tenant/releases/1.0.2+refuse-start" ] && [ ! -e "$root/opt/molecule-tenant/releases/1.0.3+refuse-server-start" ] \
+  || fail "rejected releases are still kept: $(ls "$root/opt/molecule-tenant/releases")"
+[ -x "$root/opt/molecule-tenant/releases/1.0.0/molecule-tenant" ] || fail "1.0.0 was not kept for rollback: $(ls "$root/opt/molecule-tenant/releases")"
+say "ok: --channel beta and --to 1.0.1 upgrade, rejected releases pruned"
 say "passed"
