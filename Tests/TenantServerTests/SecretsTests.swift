@@ -136,6 +136,13 @@ struct SecretsTests {
         #expect(undecryptable.errorBody?.error.contains("workspace:A") == true)
         _ = wrong.stop()
 
+        // Without a key, encrypted values are not handed out as an empty or partial set either.
+        let keyless = try await RunningServer(adminToken: first.adminToken, database: first.database, extra: ["SECRETS_ENCRYPTION_KEY": ""])
+        let locked = try keyless.send("GET", "/workspaces/\(id)/secrets/values", token: token)
+        #expect(locked.status == 503, "\(locked.text)")
+        #expect(locked.errorBody?.code == "secrets_key_missing")
+        _ = keyless.stop()
+
         // Rotation with the wrong current key changes nothing.
         let environment = ["DATABASE_URL": first.database.url, "SECRETS_ENCRYPTION_KEY_NEW": newKey, "LOG_FORMAT": "json"]
         let refused = try MoleculeTenantBinary.run(["secrets", "rotate-key", "--config", "/dev/null"],

@@ -140,13 +140,19 @@ both_at 1.0.0
 last_entry | grep -q '"reason":"rollback"' || fail "upgrades.json does not record the rollback: $(last_entry)"
 say "ok: back on 1.0.0, zero failed requests"
 
+# Under load, `upgrade --bundle VERSION --json` expected to fail: sets status, and plugin_pid
+# and server_pid to the processes serving before it.
+upgrade_expecting_failure() { # PHASE VERSION
+  plugin_pid=$(cat "$run/memory-plugin.pid")
+  server_pid=$(cat "$run/server.pid")
+  start_load "$1"
+  set +e; upgrade --bundle "$(bundle "$2")" --json; status=$?; set -e
+  stop_load "$1"
+}
+
 # --- 3. A release that never becomes healthy. -------------------------------------------------
 say "1.0.0 -> 1.0.2+refuse-start under load: rolled back by itself"
-plugin_pid=$(cat "$run/memory-plugin.pid")
-server_pid=$(cat "$run/server.pid")
-start_load bad
-set +e; upgrade --bundle "$(bundle 1.0.2+refuse-start)" --json; status=$?; set -e
-stop_load bad
+upgrade_expecting_failure bad 1.0.2+refuse-start
 say "upgrade said: $(tail -n 2 "$work/upgrade.out" | tr '\n' ' ')"
 [ "$status" = 1 ] || fail "the failed upgrade exited $status, not 1: $(cat "$work/upgrade.out")"
 grep -q "rolled back to 1.0.0" "$work/upgrade.out" || fail "the failed upgrade does not say it rolled back"
@@ -182,11 +188,7 @@ say "ok: upgrade --auto does not retry the rejected release"
 
 # --- 4. A release whose plugin takes over before its server fails. ----------------------------
 say "1.0.0 -> 1.0.3+refuse-server-start under load: the plugin moves, the server fails, the plugin moves back"
-plugin_pid=$(cat "$run/memory-plugin.pid")
-server_pid=$(cat "$run/server.pid")
-start_load half
-set +e; upgrade --bundle "$(bundle 1.0.3+refuse-server-start)" --json; status=$?; set -e
-stop_load half
+upgrade_expecting_failure half 1.0.3+refuse-server-start
 [ "$status" = 1 ] || fail "the half-failed upgrade exited $status, not 1: $(cat "$work/upgrade.out")"
 # The NDJSON tells the story: the plugin serves the new release, the server refuses it, the
 # plugin is handed back and serves 1.0.0 again, and the run ends failed and rolled back.
