@@ -388,7 +388,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ReleasesTests",
-            dependencies: ["Releases", "Upgrades", "TenantCrypto", "TestSupport"],
+            dependencies: ["Releases", "Upgrades", "SocketHandover", "TenantCrypto", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

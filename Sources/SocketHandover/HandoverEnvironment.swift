@@ -15,6 +15,10 @@ public enum HandoverEnvironment {
     public static let pidFile = "MOLECULE_PID_FILE"
     /// How long to wait for a successor to become ready before keeping the old process (default 90 s).
     public static let timeout = "MOLECULE_HANDOVER_TIMEOUT_SECONDS"
+    /// systemd's `RuntimeDirectory=`: where the unit's `ExecReload=` leaves `handover.env`,
+    /// its own environment (NUL-separated, read from the env files at reload time).
+    public static let runtimeDirectory = "RUNTIME_DIRECTORY"
+    public static let refreshedFile = "handover.env"
 
     static func take(_ name: String) -> String? {
         guard let value = getenv(name).map({ String(cString: $0) }) else { return nil }

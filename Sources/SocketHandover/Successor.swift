@@ -50,18 +50,58 @@ enum Successor {
         case failure(String)
     }
 
+    /// Variables that describe this process or the reload command, never configuration.
+    static let notInherited: Set<String> = [
+        "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "MAINPID", "PWD", "OLDPWD", "SHLVL", "_",
+        HandoverEnvironment.listenFD, HandoverEnvironment.readyFD,
+    ]
+
+    /// This process's environment, with every value the reload command saw laid over it:
+    /// under systemd that is the env files as they are now, so a setting `config sync` or
+    /// `upgrade` wrote since this process started reaches its successor.
+    static func successorEnvironment(current: [String], refreshed: [String]) -> [String] {
+        var order: [String] = []
+        var values: [String: String] = [:]
+        for entry in current + refreshed {
+            let name = String(entry.prefix { $0 != "=" })
+            guard !notInherited.contains(name), entry.contains("=") else { continue }
+            if values[name] == nil { order.append(name) }
+            values[name] = entry
+        }
+        return order.compactMap { values[$0] }
+    }
+
+    /// The reload command's environment (`handover.env` in the runtime directory), read
+    /// once and removed: it holds the tenant's secrets.
+    private static func refreshedEnvironment() -> [String] {
+        guard let directory = HandoverEnvironment.read(HandoverEnvironment.runtimeDirectory) else { return [] }
+        let path = directory + "/" + HandoverEnvironment.refreshedFile
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return [] }
+        defer {
+            close(fd)
+            unlink(path)
+        }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while bytes.count < 1 << 20 {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            bytes += chunk[0..<count]
+        }
+        return bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+    }
+
     private static func spawn(listening: Int32, readyWriteEnd: Int32) -> Spawned {
         let arguments = CommandLine.arguments
-        var environment: [String] = []
+        var current: [String] = []
         var cursor = environ
         while let entry = cursor.pointee {
-            let text = String(cString: entry)
-            let name = text.prefix { $0 != "=" }
-            if !["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", HandoverEnvironment.listenFD, HandoverEnvironment.readyFD].contains(String(name)) {
-                environment.append(text)
-            }
+            current.append(String(cString: entry))
             cursor += 1
         }
+        var environment = successorEnvironment(current: current, refreshed: refreshedEnvironment())
         environment.append("\(HandoverEnvironment.listenFD)=3")
         environment.append("\(HandoverEnvironment.readyFD)=4")
 

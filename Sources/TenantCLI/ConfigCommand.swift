@@ -29,6 +29,13 @@ struct ConfigCommand: AsyncParsableCommand {
         @Option(help: "Seconds to wait for the services to report healthy after a restart.") var healthTimeout: Int = 90
         @Option(help: .hidden) var root: String = "/"
 
+        /// What a sync works on: the host's files, its remembered install inputs, a log.
+        static func context(_ files: HostFiles, log command: String) -> InstallContext {
+            InstallContext(files: files, platform: Platform.supported[0], inputs: InstallInputs.load(files) ?? InstallInputs(),
+                           secrets: InstallSecrets(), binaryPath: BinaryStep.path, canQueryHost: files.root == "/",
+                           log: InstallLog(files: files, command: command))
+        }
+
         struct Result: Encodable {
             let event = "result"
             let changed: [String]
@@ -45,13 +52,9 @@ struct ConfigCommand: AsyncParsableCommand {
         func run() async throws {
             let context = try CommandContext.prepare(global, label: "config-sync")
             guard getuid() == 0 else { throw CLIFailure("config sync must run as root: run it again with sudo") }
-            let files = HostFiles(root: root)
-            let installContext = InstallContext(files: files, platform: Platform.supported[0], inputs: InstallInputs.load(files) ?? InstallInputs(),
-                                                secrets: InstallSecrets(), binaryPath: BinaryStep.path, canQueryHost: root == "/",
-                                                log: InstallLog(files: files, command: "config-sync"))
             let result: ConfigSync.Result
             do {
-                result = try await ConfigSync(context: installContext).run(healthWait: Double(healthTimeout))
+                result = try await ConfigSync(context: Self.context(HostFiles(root: root), log: "config-sync")).run(healthWait: Double(healthTimeout))
             } catch {
                 throw CLIFailure(error.description)
             }

@@ -66,15 +66,15 @@ struct UpgradeCommand: AsyncParsableCommand {
         let json = global.json
         let quiet = global.quiet
         let log = check || auto ? nil : Self.openLog(layout, command: rollback ? "upgrade-rollback" : "upgrade")
+        let emit: @Sendable (UpgradeEvent) -> Void = { event in
+            if !event.transient { log?.line("\(event.event): \(event.message)") }
+            UpgradeCommand.show(event, json: json, quiet: quiet)
+        }
         let upgrader = Upgrader(
-            layout: layout,
-            control: layout.usesSystemd ? SystemdControl() : PIDFileControl(layout: layout),
-            settings: settings,
-            emit: { event in
-                if !event.transient { log?.line("\(event.event): \(event.message)") }
-                UpgradeCommand.show(event, json: json, quiet: quiet)
-            })
+            layout: layout, control: layout.usesSystemd ? SystemdControl() : PIDFileControl(layout: layout), settings: settings, emit: emit)
         let channelName = channel ?? installed?.values["MOLECULE_RELEASE_CHANNEL"] ?? "stable"
+        // The timer syncs only when it is about to move (AutoUpdate's beforeUpgrade).
+        if !check && !rollback && !auto { Self.syncConfig(layout, emit: emit) }
         do {
             if check {
                 let (current, available, newer) = try upgrader.check(channel: channelName)
@@ -87,7 +87,8 @@ struct UpgradeCommand: AsyncParsableCommand {
                 return
             }
             if auto {
-                try await runAutomatically(upgrader, installed: installed, environment: context.environment)
+                try await runAutomatically(upgrader, installed: installed, environment: context.environment,
+                                           beforeUpgrade: { UpgradeCommand.syncConfig(layout, emit: emit) })
                 return
             }
             if rollback {
@@ -108,6 +109,23 @@ struct UpgradeCommand: AsyncParsableCommand {
         }
         TerminalProgress.shared.clear()
         log?.line("finished")
+    }
+
+    /// DESIGN section 8: config sync at upgrade. With a platform, its config is fetched and
+    /// new values written (nothing restarts) before the preflight, so a release that needs
+    /// a new setting finds it and its processes start with it. A platform that cannot be
+    /// reached does not stop the upgrade; the preflight names what is still missing.
+    static func syncConfig(_ layout: HostLayout, emit: (UpgradeEvent) -> Void) {
+        let files = HostFiles(root: layout.root.isEmpty ? "/" : layout.root)
+        guard ConfigSync.hasPlatform(files) else { return }
+        do {
+            let result = try ConfigSync(context: ConfigCommand.Sync.context(files, log: "config-sync-upgrade")).writeOnly()
+            // Names only: values may be secrets.
+            emit(.init("config", result.changed.isEmpty ? "config sync: nothing new from the platform"
+                : "config sync: wrote \(result.changed.joined(separator: ", ")) (the new processes start with them)"))
+        } catch {
+            emit(.init("config", "config sync skipped: \(error.description)"))
+        }
     }
 
     /// The end of a failed run: the log's last line, the closing NDJSON event with --json,
@@ -133,7 +151,8 @@ struct UpgradeCommand: AsyncParsableCommand {
     }
 
     /// One timer run: settings from the installed config, overridden by the environment.
-    private func runAutomatically(_ upgrader: Upgrader, installed: InstalledConfig?, environment: TenantEnvironment) async throws {
+    private func runAutomatically(_ upgrader: Upgrader, installed: InstalledConfig?, environment: TenantEnvironment,
+                                  beforeUpgrade: @escaping @Sendable () -> Void) async throws {
         var values = installed?.values ?? [:]
         for name in ["AUTO_UPDATE", "UPDATE_WINDOW", "MOLECULE_RELEASE_CHANNEL", "MOLECULE_PLATFORM_URL", "MOLECULE_CP_URL",
                      "MOLECULE_ORG_ID", "MOLECULE_CP_SHARED_SECRET"] {
@@ -146,7 +165,7 @@ struct UpgradeCommand: AsyncParsableCommand {
         } catch {
             throw CLIFailure(error.description)
         }
-        let result = await AutoUpdate(upgrader: upgrader, settings: settings).run()
+        let result = await AutoUpdate(upgrader: upgrader, settings: settings, beforeUpgrade: beforeUpgrade).run()
         if let problem = result.reportProblem { Output.error("the status report to the platform failed: \(problem)") }
         if result.outcome == .failed { throw CLIFailure(result.reason ?? "the automatic upgrade failed") }
     }

@@ -16,6 +16,37 @@ public struct ConfigSync: Sendable {
     }
 
     public func run(healthWait: Double) async throws(InstallError) -> Result {
+        let (reply, outcome) = try fetchAndWrite()
+        guard !outcome.changed.isEmpty else {
+            return Result(changed: [], ignored: outcome.ignored, restarted: [], targetVersion: reply.targetVersion)
+        }
+        let units = outcome.pluginAffected ? [SystemdUnits.plugin, SystemdUnits.server] : [SystemdUnits.server]
+        for unit in units { context.systemctl("restart", unit) }
+        let health = await HealthGate.wait(port: InstallInputs.load(context.files)?.port ?? 8080, seconds: healthWait)
+        guard health.healthy else {
+            context.journal.restore(context.files)
+            for unit in units { context.systemctl("restart", unit) }
+            throw .message("the tenant was not healthy with the new config (plugin \(health.plugin), server \(health.server)); the previous files are back")
+        }
+        return Result(changed: outcome.changed, ignored: outcome.ignored, restarted: units, targetVersion: reply.targetVersion)
+    }
+
+    /// The sync `upgrade` runs before its preflight: new values go into the files and
+    /// nothing restarts. The upgrade's handover starts the new processes with the files as
+    /// they are then (the units' reload command reads them), so a release's new required
+    /// setting arrives with the release, without downtime.
+    public func writeOnly() throws(InstallError) -> Result {
+        let (reply, outcome) = try fetchAndWrite()
+        return Result(changed: outcome.changed, ignored: outcome.ignored, restarted: [], targetVersion: reply.targetVersion)
+    }
+
+    /// Whether this tenant has a platform to sync with.
+    public static func hasPlatform(_ files: HostFiles) -> Bool {
+        let environment = ServiceEnvironment.values(files)
+        return environment["MOLECULE_PLATFORM_URL"] != nil && environment["MOLECULE_ORG_ID"] != nil
+    }
+
+    private func fetchAndWrite() throws(InstallError) -> (PlatformClient.ConfigReply, ConfigApplier.Outcome) {
         let environment = ServiceEnvironment.values(context.files)
         guard let platformURL = environment["MOLECULE_PLATFORM_URL"], let orgID = environment["MOLECULE_ORG_ID"] else {
             throw .message("this tenant has no platform: install with --org-id and --platform-url first")
@@ -29,17 +60,6 @@ public struct ConfigSync: Sendable {
         let reply = try client.fetchConfig(sharedSecret: secret)
         let outcome = try ConfigApplier.apply(context, reply)
         context.log.line("changed: \(outcome.changed.joined(separator: ", ")); ignored: \(outcome.ignored.joined(separator: ", "))")
-        guard !outcome.changed.isEmpty else {
-            return Result(changed: [], ignored: outcome.ignored, restarted: [], targetVersion: reply.targetVersion)
-        }
-        let units = outcome.pluginAffected ? [SystemdUnits.plugin, SystemdUnits.server] : [SystemdUnits.server]
-        for unit in units { context.systemctl("restart", unit) }
-        let health = await HealthGate.wait(port: InstallInputs.load(context.files)?.port ?? 8080, seconds: healthWait)
-        guard health.healthy else {
-            context.journal.restore(context.files)
-            for unit in units { context.systemctl("restart", unit) }
-            throw .message("the tenant was not healthy with the new config (plugin \(health.plugin), server \(health.server)); the previous files are back")
-        }
-        return Result(changed: outcome.changed, ignored: outcome.ignored, restarted: units, targetVersion: reply.targetVersion)
+        return (reply, outcome)
     }
 }

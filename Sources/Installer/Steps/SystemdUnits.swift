@@ -71,7 +71,12 @@ public enum SystemdUnits {
         Group=molecule
         \(environment)
         ExecStart=/usr/local/bin/molecule-tenant \(subcommand)
-        ExecReload=/bin/sh -c 'kill -USR2 "$MAINPID"'
+        # The reload command sees the env files as they are now: it leaves its environment
+        # for the successor (0600, in this unit's own tmpfs directory; read once and removed),
+        # so settings written since the start reach the new process without a restart.
+        RuntimeDirectory=\(subcommand == "server" ? "molecule-tenant-server" : "molecule-memory-plugin")
+        RuntimeDirectoryMode=0700
+        ExecReload=/bin/sh -c 'umask 077; env -0 > "$RUNTIME_DIRECTORY/handover.env"; kill -USR2 "$MAINPID"'
         Restart=on-failure
         RestartSec=2
         TimeoutStartSec=120

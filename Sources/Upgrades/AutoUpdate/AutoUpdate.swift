@@ -35,12 +35,16 @@ public struct AutoUpdate: Sendable {
     let upgrader: Upgrader
     let settings: AutoUpdateSettings
     let now: @Sendable () -> Int
+    /// Runs just before an upgrade is attempted (the CLI's config sync, DESIGN section 8).
+    let beforeUpgrade: @Sendable () -> Void
 
     /// `now`: seconds since the epoch (tests pass a fixed time for UPDATE_WINDOW).
-    public init(upgrader: Upgrader, settings: AutoUpdateSettings, now: @escaping @Sendable () -> Int = { Int(Timestamp.now().microseconds / 1_000_000) }) {
+    public init(upgrader: Upgrader, settings: AutoUpdateSettings, now: @escaping @Sendable () -> Int = { Int(Timestamp.now().microseconds / 1_000_000) },
+                beforeUpgrade: @escaping @Sendable () -> Void = {}) {
         self.upgrader = upgrader
         self.settings = settings
         self.now = now
+        self.beforeUpgrade = beforeUpgrade
     }
 
     var layout: HostLayout { upgrader.layout }
@@ -90,6 +94,7 @@ public struct AutoUpdate: Sendable {
     }
 
     private func move(_ source: Upgrader.Source, target: String) async -> (Outcome, String?, String?) {
+        beforeUpgrade()
         do {
             let serving = try await upgrader.upgrade(source)
             return serving == target ? (.upgraded, target, "now serving \(target)") : (.current, target, "still serving \(serving)")
