@@ -18,8 +18,10 @@ struct ConfigCommand: AsyncParsableCommand {
             abstract: "Fetch the platform's config for this tenant and apply new values to tenant.env and secrets.env.",
             discussion: """
                 GET {MOLECULE_PLATFORM_URL}/cp/tenants/config with the shared secret from registration \
-                (docs/platform-protocol.md). New values are written, the services that read them are \
-                restarted and must come back healthy; otherwise the previous files are restored.
+                (docs/platform-protocol.md). New values are written and reach the services that read \
+                them by a handover to a fresh process (no downtime; units written by an older install \
+                are restarted instead), which must come up healthy; otherwise the previous files are \
+                restored.
 
                 Example:
                   sudo molecule-tenant config sync
@@ -63,7 +65,9 @@ struct ConfigCommand: AsyncParsableCommand {
                 return
             }
             // Names only: values may be secrets.
-            context.say(result.changed.isEmpty ? "config sync: nothing new" : "config sync: updated \(result.changed.joined(separator: ", ")); restarted \(result.restarted.joined(separator: ", "))")
+            let how = result.handedOver ? "handed over, no downtime" : "restarted"
+            context.say(result.changed.isEmpty ? "config sync: nothing new"
+                : "config sync: updated \(result.changed.joined(separator: ", ")); \(how): \(result.restarted.joined(separator: ", "))")
             if !result.ignored.isEmpty { context.say("ignored (managed by install): \(result.ignored.joined(separator: ", "))") }
             if let version = result.targetVersion { context.say("the platform asks for version \(version) (molecule-tenant upgrade applies it)") }
         }

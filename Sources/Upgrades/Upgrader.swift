@@ -123,6 +123,25 @@ public struct Upgrader: Sendable {
         return previous
     }
 
+    /// Hands each service over to a new process of the release it runs (`systemctl reload`)
+    /// and waits until it serves healthily: how new values in the env files reach running
+    /// services without a restart (`config sync`; the units' reload command passes the files
+    /// as they are now to the successor). Throws when one does not come up; that service's
+    /// old process serves on.
+    public func reloadInPlace(_ services: [TenantService]) async throws {
+        let lock = try UpgradeLock(layout: layout)
+        defer { withExtendedLifetime(lock) {} }
+        let config = try InstalledConfig.load(layout)
+        try checkServices()
+        for service in services {
+            let probe = service == .server ? config.serverProbe : config.pluginProbe
+            guard let version = probe.read()?.version else {
+                throw UpgradeFailure("the \(service.rawValue) does not answer its health check", hostProblem: true)
+            }
+            try await handOver(service, to: version, config: config)
+        }
+    }
+
     // MARK: - Steps
 
     private func releaseURL() throws -> String {

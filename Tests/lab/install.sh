@@ -155,13 +155,29 @@ say "registration: registered once, shared secret in secrets.env, re-run changes
 
 NEW_ADMIN=adm-$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')
 curl -sS -X POST -d "{\"config\":{\"RATE_LIMIT\":\"900\"},\"secrets\":{\"ADMIN_TOKEN\":\"$NEW_ADMIN\"}}" "http://127.0.0.1:$STUB_PORT/_stub/config" >/dev/null
-in_lab /root/molecule-tenant config sync >/tmp/install-lab-out.$$ 2>&1 || { cat /tmp/install-lab-out.$$ >&2; fail "config sync failed"; }
+# Requests on new connections all through the sync: the services take the new values by
+# handing over to a fresh process (the units' reload command passes the env files on).
+server_pid=$(in_lab systemctl show -p MainPID --value molecule-tenant.service)
+rm -f /tmp/install-lab-stop.$$
+( failed=0 sent=0
+  while [[ ! -e /tmp/install-lab-stop.$$ ]]; do
+    sent=$((sent + 1)); curl -fsS -o /dev/null --max-time 10 http://127.0.0.1:8080/health || failed=$((failed + 1))
+  done
+  echo "$sent $failed" >/tmp/install-lab-load.$$ ) &
+loader=$!
+in_lab /root/molecule-tenant config sync >/tmp/install-lab-out.$$ 2>&1 || { touch /tmp/install-lab-stop.$$; cat /tmp/install-lab-out.$$ >&2; fail "config sync failed"; }
+touch /tmp/install-lab-stop.$$; wait "$loader"
+read -r sent failed </tmp/install-lab-load.$$
+rm -f /tmp/install-lab-stop.$$ /tmp/install-lab-load.$$
+[[ $failed == 0 && $sent -gt 0 ]] || fail "config sync: $failed of $sent requests failed"
+grep -q "handed over, no downtime" /tmp/install-lab-out.$$ || fail "config sync did not hand over: $(cat /tmp/install-lab-out.$$)"
+[[ $(in_lab systemctl show -p MainPID --value molecule-tenant.service) != "$server_pid" ]] || fail "config sync left the old server process"
 code=$(http -H "Authorization: Bearer $NEW_ADMIN" http://127.0.0.1:8080/workspaces)
 [[ $code == 200 ]] || fail "the running tenant does not accept the synced ADMIN_TOKEN: HTTP $code"
 code=$(http -H "Authorization: Bearer $ADMIN" http://127.0.0.1:8080/workspaces)
 [[ $code == 401 ]] || fail "the old ADMIN_TOKEN still works after config sync: HTTP $code"
 in_lab grep -q '^RATE_LIMIT=900$' /etc/molecule-tenant/tenant.env || fail "RATE_LIMIT did not reach tenant.env"
-say "config sync: the new ADMIN_TOKEN reached the running server, the old one is refused"
+say "config sync: the new ADMIN_TOKEN reached the server by a handover ($sent requests during it, 0 failed), the old one is refused"
 
 # ------------------------------------------------------------------ secrets never logged
 SHARED=$(in_lab sh -c '. /etc/molecule-tenant/secrets.env; printf %s "$MOLECULE_CP_SHARED_SECRET"')

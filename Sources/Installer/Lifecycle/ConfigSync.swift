@@ -1,3 +1,5 @@
+import Upgrades
+
 /// `config sync`: fetches the platform's config for this tenant, writes new values to
 /// tenant.env and secrets.env, restarts the services that read them, and gates on
 /// health; a tenant that does not come back healthy gets its old files back.
@@ -13,6 +15,33 @@ public struct ConfigSync: Sendable {
         public let ignored: [String]
         public let restarted: [String]
         public let targetVersion: String?
+        /// The services took the new values by handing over (no downtime), not by a restart.
+        public var handedOver = false
+    }
+
+    /// Whether `systemctl reload` of `unit` gives the successor the env files as they are
+    /// now (units written since the reload command leaves them in `RuntimeDirectory=`).
+    static func reloadPassesFreshEnvironment(_ files: HostFiles, unit: String) -> Bool {
+        guard let text = files.read(SystemdUnits.directory + "/" + unit) else { return false }
+        return text.contains("RuntimeDirectory=") && text.contains("handover.env")
+    }
+
+    /// New values reach the running services by a handover to a fresh process of the same
+    /// release, gated on health; if one does not come up, the previous files come back and
+    /// both services restart on them.
+    private func handOver(_ units: [String]) async throws(InstallError) {
+        let root = context.files.root == "/" ? "" : context.files.root
+        let log = context.log
+        let upgrader = Upgrader(layout: HostLayout(root: root), control: SystemdControl(), settings: .init(releaseURL: nil),
+                                emit: { event in if !event.transient { log.line("\(event.event): \(event.message)") } })
+        let services: [TenantService] = units.contains(SystemdUnits.plugin) ? [.memoryPlugin, .server] : [.server]
+        do {
+            try await upgrader.reloadInPlace(services)
+        } catch {
+            context.journal.restore(context.files)
+            for unit in units { context.systemctl("restart", unit) }
+            throw .message("the services did not take the new config (\(error)); the previous files are back and the services restarted on them")
+        }
     }
 
     public func run(healthWait: Double) async throws(InstallError) -> Result {
@@ -21,6 +50,11 @@ public struct ConfigSync: Sendable {
             return Result(changed: [], ignored: outcome.ignored, restarted: [], targetVersion: reply.targetVersion)
         }
         let units = outcome.pluginAffected ? [SystemdUnits.plugin, SystemdUnits.server] : [SystemdUnits.server]
+        if units.allSatisfy({ Self.reloadPassesFreshEnvironment(context.files, unit: $0) }) {
+            try await handOver(units)
+            return Result(changed: outcome.changed, ignored: outcome.ignored, restarted: units, targetVersion: reply.targetVersion, handedOver: true)
+        }
+        // Units written before the reload command passed the env files on: a restart.
         for unit in units { context.systemctl("restart", unit) }
         let health = await HealthGate.wait(port: InstallInputs.load(context.files)?.port ?? 8080, seconds: healthWait)
         guard health.healthy else {
