@@ -12,12 +12,15 @@ public enum TrustedKeys {
     /// project's release public key here; its private half lives only with the release job.
     static let builtIn: [String] = []
 
-    public static var compiledIn: [Ed25519.PublicKey] { builtIn.compactMap(Ed25519.PublicKey.init(pem:)) }
+    public static var compiledIn: [Ed25519.PublicKey] { keys(fromPEMs: builtIn) }
+
+    static func keys(fromPEMs pems: [String]) -> [Ed25519.PublicKey] { pems.compactMap(Ed25519.PublicKey.init(pem:)) }
 
     /// The compiled-in keys plus those in `directory`; a file there that is not a key is
     /// an error rather than silently skipped, so a typo never looks like "no key".
-    public static func load(directory: String) throws -> [Ed25519.PublicKey] {
-        var keys = compiledIn
+    /// - Parameter compiled: the compiled-in PEMs (tests pass their own).
+    public static func load(directory: String, compiled: [String]? = nil) throws -> [Ed25519.PublicKey] {
+        var keys = keys(fromPEMs: compiled ?? builtIn)
         for name in try pemFiles(in: directory) {
             let path = directory + "/" + name
             let text = String(decoding: try FileBytes.read(path, limit: 64 * 1024), as: UTF8.self)

@@ -101,6 +101,26 @@ import TestSupport
         #expect(throws: ReleaseError.badTrustedKey(path: directory + "/typo.pem")) { try TrustedKeys.load(directory: directory) }
     }
 
+    /// A key compiled into the binary vouches for a bundle with nothing in trusted-keys/
+    /// (the project's release key goes into `TrustedKeys.builtIn`; this passes a test key).
+    @Test func aCompiledInKeyVerifiesABundleWithAnEmptyTrustedKeysDirectory() throws {
+        let scratch = try ReleaseScratch()
+        defer { scratch.remove() }
+        let key = try scratch.makeKey("project")
+        let directory = scratch.directory + "/trusted-keys"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let pem = try String(contentsOfFile: key.publicPath, encoding: .utf8)
+        let keys = try TrustedKeys.load(directory: directory, compiled: [pem])
+        #expect(keys == [try scratch.publicKey(key.publicPath)])
+        let path = try writeBundle(scratch, key: key.privatePath)
+        let (_, acceptance) = try SignatureVerifier(trustedKeys: keys).load(path, allowUnsigned: false)
+        #expect(acceptance == .signed(keyFingerprint: try scratch.publicKey(key.publicPath).fingerprint))
+        let other = try scratch.makeKey("other")
+        #expect(throws: ReleaseError.untrustedSignature(path: try writeBundle(scratch, key: other.privatePath))) {
+            try SignatureVerifier(trustedKeys: keys).load(scratch.directory + "/molecule-tenant-1.0.0-linux-amd64.tar.gz", allowUnsigned: false)
+        }
+    }
+
     private func writeBundle(_ scratch: ReleaseScratch, key: String) throws -> String {
         let binary = fakeBinary()
         let manifest = ReleaseManifest(version: "1.0.0", commit: "abc", builtAt: "", sha256: Hex.encode(SHA256.hash(binary)))
