@@ -108,6 +108,26 @@ struct A2ATests {
         #expect(try await team.agent.waitForRequests(3).map(\.text) == ["anyone there?", String(repeating: "z", count: 2048), "still there?"])
     }
 
+    /// An agent that keeps sending a byte now and then never trips the idle timeout; the
+    /// whole-exchange timeout (`A2A_TIMEOUT_SECONDS`) still ends it.
+    @Test func aTricklingAgentIsCutOffByTheWholeExchangeTimeout() async throws {
+        let server = try await RunningServer(extra: ["A2A_TIMEOUT_SECONDS": "2", "A2A_IDLE_TIMEOUT_SECONDS": "60"])
+        let team = try Self.team(server)
+        team.agent.trickle()
+        let started = ContinuousClock.now
+        let cut = try server.send("POST", "/workspaces/\(team.lead)/a2a", a2aBody("long story"), token: team.memberToken,
+                                  headers: ["X-Workspace-ID": team.member], timeout: .seconds(60))
+        let waited = ContinuousClock.now - started
+        #expect(cut.status == 504, "\(cut.text)")
+        #expect(cut.errorBody?.code == "agent_timeout")
+        // 2 s, with room for a loaded machine; the trickle alone would last 120 s.
+        #expect(waited >= .seconds(2) && waited < .seconds(30), "\(waited)")
+        let pool = server.database.pool()
+        let slots = try await pool.query("SELECT active_tasks FROM public.workspaces WHERE id = $1", [team.lead])
+        #expect(try slots.rows[0].decode(Int.self, at: 0) == 0, "the slot came back")
+        await pool.shutdown()
+    }
+
     @Test func aBusyTargetQueuesAndDrainsInOrder() async throws {
         let server = try await RunningServer(extra: ["A2A_QUEUE_DRAIN_INTERVAL_MS": "50"])
         let team = try Self.team(server)

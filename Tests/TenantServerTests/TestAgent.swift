@@ -16,6 +16,7 @@ final class TestAgent: @unchecked Sendable {
     private let lock = NSLock()
     private var received: [Received] = []
     private var held = false
+    private var trickling = false
     private let gate = NSCondition()
 
     init() throws {
@@ -42,6 +43,10 @@ final class TestAgent: @unchecked Sendable {
     var requests: [Received] { lock.withLock { received } }
 
     func hold() { gate.withLock { held = true } }
+
+    /// From now on, answers come one byte every 200 ms (never silent for long, never done):
+    /// only the whole-exchange timeout ends them.
+    func trickle() { lock.withLock { trickling = true } }
 
     func release() {
         gate.withLock {
@@ -98,6 +103,15 @@ final class TestAgent: @unchecked Sendable {
         let text = ((message?["parts"] as? [[String: Any]])?.first?["text"] as? String) ?? ""
         lock.withLock { received.append(Received(authorization: headers["authorization"], caller: headers["x-workspace-id"], text: text)) }
         gate.withLock { while held { gate.wait() } }
+        if lock.withLock({ trickling }) {
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n{"
+            _ = head.withCString { send(connection, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+            for _ in 0..<600 {
+                Thread.sleep(forTimeInterval: 0.2)
+                if " ".withCString({ send(connection, $0, 1, Int32(MSG_NOSIGNAL)) }) < 0 { break }
+            }
+            return
+        }
         let id = object?["id"] as? String ?? "1"
         let reply = #"{"jsonrpc":"2.0","id":"\#(id)","result":{"kind":"message","role":"agent","parts":[{"kind":"text","text":"echo: \#(text)"}]}}"#
         let response = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(reply.utf8.count)\r\nConnection: close\r\n\r\n" + reply
