@@ -73,7 +73,7 @@ struct UpgradeCommand: AsyncParsableCommand {
         let upgrader = Upgrader(
             layout: layout, control: layout.usesSystemd ? SystemdControl() : PIDFileControl(layout: layout), settings: settings, emit: emit)
         let channelName = channel ?? installed?.values["MOLECULE_RELEASE_CHANNEL"] ?? "stable"
-        // The timer syncs only when it is about to move (AutoUpdate's beforeUpgrade).
+        // The timer syncs once it may act, and hands the services over when something changed.
         if !check && !rollback && !auto { Self.syncConfig(layout, emit: emit) }
         do {
             if check {
@@ -88,7 +88,7 @@ struct UpgradeCommand: AsyncParsableCommand {
             }
             if auto {
                 try await runAutomatically(upgrader, installed: installed, environment: context.environment,
-                                           beforeUpgrade: { UpgradeCommand.syncConfig(layout, emit: emit) })
+                                           syncConfig: { await UpgradeCommand.syncConfigAndHandOver(layout, emit: emit) })
                 return
             }
             if rollback {
@@ -128,6 +128,26 @@ struct UpgradeCommand: AsyncParsableCommand {
         }
     }
 
+    /// The timer's sync: new values are written and, where the units pass the env files on
+    /// at reload, the services that read them are handed over to fresh processes (no
+    /// downtime), so the platform's config reaches the tenant within one timer period even
+    /// when no release is due. Units from an older install are never restarted by the
+    /// timer: their values wait for the next upgrade or a `config sync` by hand.
+    static func syncConfigAndHandOver(_ layout: HostLayout, emit: (UpgradeEvent) -> Void) async {
+        let files = HostFiles(root: layout.root.isEmpty ? "/" : layout.root)
+        guard ConfigSync.hasPlatform(files) else { return }
+        do {
+            let result = try await ConfigSync(context: ConfigCommand.Sync.context(files, log: "config-sync-timer")).run(healthWait: 120, restart: false)
+            if !result.changed.isEmpty {
+                let reached = result.handedOver ? "handed over \(result.restarted.joined(separator: ", "))"
+                    : "the services take them at the next upgrade (units from an older install are not restarted by the timer)"
+                emit(.init("config", "config sync: wrote \(result.changed.joined(separator: ", ")); \(reached)"))
+            }
+        } catch {
+            emit(.init("config", "config sync failed: \(error.description)"))
+        }
+    }
+
     /// The end of a failed run: the log's last line, the closing NDJSON event with --json,
     /// and the one readable line on stderr (which names the log).
     private func failed(_ reason: String, rolledBack: Bool, log: InstallLog?) -> CLIFailure {
@@ -152,7 +172,7 @@ struct UpgradeCommand: AsyncParsableCommand {
 
     /// One timer run: settings from the installed config, overridden by the environment.
     private func runAutomatically(_ upgrader: Upgrader, installed: InstalledConfig?, environment: TenantEnvironment,
-                                  beforeUpgrade: @escaping @Sendable () -> Void) async throws {
+                                  syncConfig: @escaping @Sendable () async -> Void) async throws {
         var values = installed?.values ?? [:]
         for name in ["AUTO_UPDATE", "UPDATE_WINDOW", "MOLECULE_RELEASE_CHANNEL", "MOLECULE_PLATFORM_URL", "MOLECULE_CP_URL",
                      "MOLECULE_ORG_ID", "MOLECULE_CP_SHARED_SECRET"] {
@@ -165,7 +185,7 @@ struct UpgradeCommand: AsyncParsableCommand {
         } catch {
             throw CLIFailure(error.description)
         }
-        let result = await AutoUpdate(upgrader: upgrader, settings: settings, beforeUpgrade: beforeUpgrade).run()
+        let result = await AutoUpdate(upgrader: upgrader, settings: settings, syncConfig: syncConfig).run()
         if let problem = result.reportProblem { Output.error("the status report to the platform failed: \(problem)") }
         if result.outcome == .failed { throw CLIFailure(result.reason ?? "the automatic upgrade failed") }
     }

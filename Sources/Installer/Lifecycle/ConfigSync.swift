@@ -44,7 +44,9 @@ public struct ConfigSync: Sendable {
         }
     }
 
-    public func run(healthWait: Double) async throws(InstallError) -> Result {
+    /// - Parameter restart: restart units that cannot take new values by a handover (from an
+    ///   older install); false leaves their values for the next upgrade.
+    public func run(healthWait: Double, restart: Bool = true) async throws(InstallError) -> Result {
         let (reply, outcome) = try fetchAndWrite()
         guard !outcome.changed.isEmpty else {
             return Result(changed: [], ignored: outcome.ignored, restarted: [], targetVersion: reply.targetVersion)
@@ -55,6 +57,9 @@ public struct ConfigSync: Sendable {
             return Result(changed: outcome.changed, ignored: outcome.ignored, restarted: units, targetVersion: reply.targetVersion, handedOver: true)
         }
         // Units written before the reload command passed the env files on: a restart.
+        guard restart else {
+            return Result(changed: outcome.changed, ignored: outcome.ignored, restarted: [], targetVersion: reply.targetVersion)
+        }
         for unit in units { context.systemctl("restart", unit) }
         let health = await HealthGate.wait(port: InstallInputs.load(context.files)?.port ?? 8080, seconds: healthWait)
         guard health.healthy else {

@@ -35,16 +35,18 @@ public struct AutoUpdate: Sendable {
     let upgrader: Upgrader
     let settings: AutoUpdateSettings
     let now: @Sendable () -> Int
-    /// Runs just before an upgrade is attempted (the CLI's config sync, DESIGN section 8).
-    let beforeUpgrade: @Sendable () -> Void
+    /// Runs once the run may act (AUTO_UPDATE on, inside UPDATE_WINDOW), before it decides
+    /// where to go: the CLI's config sync (DESIGN section 8), so the platform's new values
+    /// are on the host before a release that needs them is checked.
+    let syncConfig: @Sendable () async -> Void
 
     /// `now`: seconds since the epoch (tests pass a fixed time for UPDATE_WINDOW).
     public init(upgrader: Upgrader, settings: AutoUpdateSettings, now: @escaping @Sendable () -> Int = { Int(Timestamp.now().microseconds / 1_000_000) },
-                beforeUpgrade: @escaping @Sendable () -> Void = {}) {
+                syncConfig: @escaping @Sendable () async -> Void = {}) {
         self.upgrader = upgrader
         self.settings = settings
         self.now = now
-        self.beforeUpgrade = beforeUpgrade
+        self.syncConfig = syncConfig
     }
 
     var layout: HostLayout { upgrader.layout }
@@ -62,6 +64,7 @@ public struct AutoUpdate: Sendable {
         if let window = settings.window, !window.contains(time: now()) {
             return (.outsideWindow, nil, "outside UPDATE_WINDOW \(window) (local time)")
         }
+        if settings.platform != nil { await syncConfig() }
         let current = upgrader.releases.installedVersion()
         let rejected = (try? UpgradeLedger.load(layout.upgradesFile))?.rejected ?? []
         if let platform = settings.platform {
@@ -94,7 +97,6 @@ public struct AutoUpdate: Sendable {
     }
 
     private func move(_ source: Upgrader.Source, target: String) async -> (Outcome, String?, String?) {
-        beforeUpgrade()
         do {
             let serving = try await upgrader.upgrade(source)
             return serving == target ? (.upgraded, target, "now serving \(target)") : (.current, target, "still serving \(serving)")
