@@ -1,8 +1,9 @@
 import Upgrades
 
 /// `config sync`: fetches the platform's config for this tenant, writes new values to
-/// tenant.env and secrets.env, restarts the services that read them, and gates on
-/// health; a tenant that does not come back healthy gets its old files back.
+/// tenant.env and secrets.env, hands the services that read them over to fresh processes
+/// (or restarts units from an older install), and gates on health; a tenant that does not
+/// come up healthy gets its old files back.
 public struct ConfigSync: Sendable {
     public let context: InstallContext
 
@@ -29,10 +30,12 @@ public struct ConfigSync: Sendable {
     /// New values reach the running services by a handover to a fresh process of the same
     /// release, gated on health; if one does not come up, the previous files come back and
     /// both services restart on them.
-    private func handOver(_ units: [String]) async throws(InstallError) {
+    private func handOver(_ units: [String], healthWait: Double) async throws(InstallError) {
         let root = context.files.root == "/" ? "" : context.files.root
         let log = context.log
-        let upgrader = Upgrader(layout: HostLayout(root: root), control: SystemdControl(), settings: .init(releaseURL: nil),
+        var settings = Upgrader.Settings(releaseURL: nil)
+        settings.gateTimeout = .seconds(max(1, Int(healthWait)))
+        let upgrader = Upgrader(layout: HostLayout(root: root), control: SystemdControl(), settings: settings,
                                 emit: { event in if !event.transient { log.line("\(event.event): \(event.message)") } })
         let services: [TenantService] = units.contains(SystemdUnits.plugin) ? [.memoryPlugin, .server] : [.server]
         do {
@@ -53,7 +56,7 @@ public struct ConfigSync: Sendable {
         }
         let units = outcome.pluginAffected ? [SystemdUnits.plugin, SystemdUnits.server] : [SystemdUnits.server]
         if units.allSatisfy({ Self.reloadPassesFreshEnvironment(context.files, unit: $0) }) {
-            try await handOver(units)
+            try await handOver(units, healthWait: healthWait)
             return Result(changed: outcome.changed, ignored: outcome.ignored, restarted: units, targetVersion: reply.targetVersion, handedOver: true)
         }
         // Units written before the reload command passed the env files on: a restart.
