@@ -74,7 +74,7 @@ struct UpgradeCommand: AsyncParsableCommand {
             layout: layout, control: layout.usesSystemd ? SystemdControl() : PIDFileControl(layout: layout), settings: settings, emit: emit)
         let channelName = channel ?? installed?.values["MOLECULE_RELEASE_CHANNEL"] ?? "stable"
         // The timer syncs once it may act, and hands the services over when something changed.
-        if !check && !rollback && !auto { Self.syncConfig(layout, emit: emit) }
+        if !check && !rollback && !auto { await Self.syncConfig(layout, handOver: false, emit: emit) }
         do {
             if check {
                 let (current, available, newer) = try upgrader.check(channel: channelName)
@@ -88,7 +88,7 @@ struct UpgradeCommand: AsyncParsableCommand {
             }
             if auto {
                 try await runAutomatically(upgrader, installed: installed, environment: context.environment,
-                                           syncConfig: { await UpgradeCommand.syncConfigAndHandOver(layout, emit: emit) })
+                                           syncConfig: { await UpgradeCommand.syncConfig(layout, handOver: true, emit: emit) })
                 return
             }
             if rollback {
@@ -111,40 +111,33 @@ struct UpgradeCommand: AsyncParsableCommand {
         log?.line("finished")
     }
 
-    /// DESIGN section 8: config sync at upgrade. With a platform, its config is fetched and
-    /// new values written (nothing restarts) before the preflight, so a release that needs
-    /// a new setting finds it and its processes start with it. A platform that cannot be
-    /// reached does not stop the upgrade; the preflight names what is still missing.
-    static func syncConfig(_ layout: HostLayout, emit: (UpgradeEvent) -> Void) {
-        let files = HostFiles(root: layout.root.isEmpty ? "/" : layout.root)
+    /// DESIGN section 8: config sync at upgrade, when the tenant has a platform. By hand
+    /// (`handOver` false): new values are written before the preflight and nothing restarts,
+    /// so a release that needs a new setting finds it and its processes start with it. The
+    /// timer's run (`handOver` true): the services that read a changed value are also handed
+    /// over to fresh processes where the units pass the env files on at reload (no
+    /// downtime), so the platform's config arrives within one timer period even when no
+    /// release is due; units from an older install are never restarted by the timer. A
+    /// platform that cannot be reached stops neither; the preflight names what is missing.
+    static func syncConfig(_ layout: HostLayout, handOver: Bool, emit: (UpgradeEvent) -> Void) async {
+        let files = HostFiles(layout)
         guard ConfigSync.hasPlatform(files) else { return }
+        let sync = ConfigSync(context: ConfigCommand.Sync.context(files, log: handOver ? "config-sync-timer" : "config-sync-upgrade"))
         do {
-            let result = try ConfigSync(context: ConfigCommand.Sync.context(files, log: "config-sync-upgrade")).writeOnly()
             // Names only: values may be secrets.
-            emit(.init("config", result.changed.isEmpty ? "config sync: nothing new from the platform"
-                : "config sync: wrote \(result.changed.joined(separator: ", ")) (the new processes start with them)"))
-        } catch {
-            emit(.init("config", "config sync skipped: \(error.description)"))
-        }
-    }
-
-    /// The timer's sync: new values are written and, where the units pass the env files on
-    /// at reload, the services that read them are handed over to fresh processes (no
-    /// downtime), so the platform's config reaches the tenant within one timer period even
-    /// when no release is due. Units from an older install are never restarted by the
-    /// timer: their values wait for the next upgrade or a `config sync` by hand.
-    static func syncConfigAndHandOver(_ layout: HostLayout, emit: (UpgradeEvent) -> Void) async {
-        let files = HostFiles(root: layout.root.isEmpty ? "/" : layout.root)
-        guard ConfigSync.hasPlatform(files) else { return }
-        do {
-            let result = try await ConfigSync(context: ConfigCommand.Sync.context(files, log: "config-sync-timer")).run(healthWait: 120, restart: false)
-            if !result.changed.isEmpty {
+            if handOver {
+                let result = try await sync.run(healthWait: 120, restart: false)
+                guard !result.changed.isEmpty else { return }
                 let reached = result.handedOver ? "handed over \(result.restarted.joined(separator: ", "))"
                     : "the services take them at the next upgrade (units from an older install are not restarted by the timer)"
                 emit(.init("config", "config sync: wrote \(result.changed.joined(separator: ", ")); \(reached)"))
+            } else {
+                let result = try sync.writeOnly()
+                emit(.init("config", result.changed.isEmpty ? "config sync: nothing new from the platform"
+                    : "config sync: wrote \(result.changed.joined(separator: ", ")) (the new processes start with them)"))
             }
         } catch {
-            emit(.init("config", "config sync failed: \(error.description)"))
+            emit(.init("config", "config sync \(handOver ? "failed" : "skipped"): \(error.description)"))
         }
     }
 
@@ -162,7 +155,7 @@ struct UpgradeCommand: AsyncParsableCommand {
     /// The redacted log of a run by hand under /var/log/molecule-tenant/, told every value in
     /// secrets.env; nil where it cannot be written (not root, or a test root without it).
     private static func openLog(_ layout: HostLayout, command: String) -> InstallLog? {
-        let files = HostFiles(root: layout.root.isEmpty ? "/" : layout.root)
+        let files = HostFiles(layout)
         let log = InstallLog(files: files, command: command)
         guard log.path != nil else { return nil }
         ConfigStep.registerSecrets(files, log: log)

@@ -32,6 +32,11 @@ public struct InstalledConfig: Sendable {
         return HealthProbe(host: loopback(host), port: port, path: "/v1/health")
     }
 
+    /// The health probe of `service`.
+    public func probe(_ service: TenantService) -> HealthProbe {
+        service == .server ? serverProbe : pluginProbe
+    }
+
     public var serverProbe: HealthProbe {
         HealthProbe(host: loopback(values["BIND_ADDR"] ?? "0.0.0.0"), port: Int(values["PORT"] ?? "") ?? 8080, path: "/health")
     }

@@ -134,7 +134,7 @@ public struct Upgrader: Sendable {
         let config = try InstalledConfig.load(layout)
         try checkServices()
         for service in services {
-            let probe = service == .server ? config.serverProbe : config.pluginProbe
+            let probe = config.probe(service)
             guard let version = probe.read()?.version else {
                 throw UpgradeFailure("the \(service.rawValue) does not answer its health check", hostProblem: true)
             }
@@ -304,7 +304,7 @@ public struct Upgrader: Sendable {
             try releases.activate(previous)
             for service in attempted.reversed() {
                 // A service whose handover was refused still runs the previous release.
-                let probe = service == .server ? config.serverProbe : config.pluginProbe
+                let probe = config.probe(service)
                 if probe.read()?.version == previous { continue }
                 do {
                     try await handOver(service, to: previous, config: config)
@@ -322,7 +322,7 @@ public struct Upgrader: Sendable {
     }
 
     private func handOver(_ service: TenantService, to version: String, config: InstalledConfig) async throws {
-        let probe = service == .server ? config.serverProbe : config.pluginProbe
+        let probe = config.probe(service)
         guard let old = control.mainPID(service) else { throw UpgradeFailure("the \(service.rawValue) is not running", hostProblem: true) }
         emit(.init("handover", "handing the \(service.rawValue) over to \(version)", version: version, service: service.rawValue))
         let statusBefore = control.handoverStatus(service)

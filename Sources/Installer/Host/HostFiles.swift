@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import TenantConfig
+import Upgrades
 
 /// The host's files, seen under a root prefix. Production uses "/"; tests point it at a
 /// directory with a fake /etc/os-release and dpkg status, so plans run without root.
@@ -11,6 +12,14 @@ public struct HostFiles: Sendable {
     public init(root: String = "/") {
         self.root = root.hasSuffix("/") && root != "/" ? String(root.dropLast()) : root
     }
+
+    /// The files of the host an upgrade works on (its layout's root, "" for the real host).
+    public init(_ layout: HostLayout) {
+        self.init(root: layout.root.isEmpty ? "/" : layout.root)
+    }
+
+    /// The upgrade layout of these files' host.
+    public var layout: HostLayout { HostLayout(root: root == "/" ? "" : root) }
 
     /// The real path of an absolute host path.
     public func path(_ hostPath: String) -> String {

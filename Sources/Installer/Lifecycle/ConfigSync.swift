@@ -31,20 +31,24 @@ public struct ConfigSync: Sendable {
     /// release, gated on health; if one does not come up, the previous files come back and
     /// both services restart on them.
     private func handOver(_ units: [String], healthWait: Double) async throws(InstallError) {
-        let root = context.files.root == "/" ? "" : context.files.root
         let log = context.log
         var settings = Upgrader.Settings(releaseURL: nil)
         settings.gateTimeout = .seconds(max(1, Int(healthWait)))
-        let upgrader = Upgrader(layout: HostLayout(root: root), control: SystemdControl(), settings: settings,
+        let upgrader = Upgrader(layout: context.files.layout, control: SystemdControl(), settings: settings,
                                 emit: { event in if !event.transient { log.line("\(event.event): \(event.message)") } })
         let services: [TenantService] = units.contains(SystemdUnits.plugin) ? [.memoryPlugin, .server] : [.server]
         do {
             try await upgrader.reloadInPlace(services)
         } catch {
-            context.journal.restore(context.files)
-            for unit in units { context.systemctl("restart", unit) }
+            restoreAndRestart(units)
             throw .message("the services did not take the new config (\(error)); the previous files are back and the services restarted on them")
         }
+    }
+
+    /// The previous env files back, and `units` restarted on them.
+    private func restoreAndRestart(_ units: [String]) {
+        context.journal.restore(context.files)
+        for unit in units { context.systemctl("restart", unit) }
     }
 
     /// - Parameter restart: restart units that cannot take new values by a handover (from an
@@ -66,8 +70,7 @@ public struct ConfigSync: Sendable {
         for unit in units { context.systemctl("restart", unit) }
         let health = await HealthGate.wait(port: InstallInputs.load(context.files)?.port ?? 8080, seconds: healthWait)
         guard health.healthy else {
-            context.journal.restore(context.files)
-            for unit in units { context.systemctl("restart", unit) }
+            restoreAndRestart(units)
             throw .message("the tenant was not healthy with the new config (plugin \(health.plugin), server \(health.server)); the previous files are back")
         }
         return Result(changed: outcome.changed, ignored: outcome.ignored, restarted: units, targetVersion: reply.targetVersion)
